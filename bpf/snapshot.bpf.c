@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The snapshot: what the kernel holds for one process's fds, sockets and
+ * epoll instances, read by BPF iterators. Each program writes fixed records
+ * (bpf/socktrace.h) into the iterator's seq file; user/snapshot.c parses them.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "socktrace.h"
+#include "compat.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile __u32 target_tgid = 0;
+
+/* Filled while walking the target's files; read by user space afterwards. */
+__u32 task_seen = 0;
+char task_comm[ST_COMM_LEN] = {};
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFIFO 0010000
+#define ANON_INODE_FS_MAGIC 0x09041934
+#define PIPEFS_MAGIC 0x50495045
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define TCP_LISTEN 10
+#define TCP_NEW_SYN_RECV 12
+
+/* Listening sockets of the target, filled by the task_file pass, so the
+ * iter/tcp pass can pick out request sockets that belong to them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} target_listeners SEC(".maps");
+
+struct scratch {
+	struct st_fd_rec fd_rec;
+	struct st_path_rec path_hdr;
+	char path[ST_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+static __always_inline int name_is(const char *name, const char *want, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (name[i] != want[i])
+			return 0;
+	return 1;
+}
+
+static __always_inline __u16 anon_kind(struct file *file)
+{
+	char name[16] = {};
+	const unsigned char *dname = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+
+	bpf_probe_read_kernel_str(name, sizeof(name), dname);
+	if (name_is(name, "[eventpoll]", 11))
+		return ST_FD_EPOLL;
+	if (name_is(name, "[eventfd]", 9))
+		return ST_FD_EVENTFD;
+	if (name_is(name, "[timerfd]", 9))
+		return ST_FD_TIMERFD;
+	if (name_is(name, "[signalfd]", 10))
+		return ST_FD_SIGNALFD;
+	return ST_FD_OTHER;
+}
+
+static __always_inline void fill_inet(struct st_fd_rec *r, struct sock *sk)
+{
+	r->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	r->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	read_addrs(r->laddr, r->raddr, r->family, &sk->__sk_common);
+}
+
+static __always_inline void fill_socket(struct st_fd_rec *r, struct file *file)
+{
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u16 protocol;
+
+	if (!sk) {
+		r->kind = ST_FD_SOCKET;
+		return;
+	}
+	r->obj_id = (__u64)sk;
+	r->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	r->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	r->sock_type = BPF_CORE_READ(sk, sk_type);
+	protocol = BPF_CORE_READ(sk, sk_protocol);
+
+	if (r->family == AF_UNIX) {
+		r->kind = ST_FD_UNIX;
+		r->rx_queue = BPF_CORE_READ(sk, sk_backlog.rmem_alloc.counter);
+		return;
+	}
+	if (r->family != AF_INET && r->family != AF_INET6) {
+		r->kind = ST_FD_SOCKET;
+		return;
+	}
+	fill_inet(r, sk);
+	if (protocol == IPPROTO_TCP && r->sock_type == 1 /* SOCK_STREAM */) {
+		struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+		r->kind = r->family == AF_INET ? ST_FD_TCP : ST_FD_TCP6;
+		if (r->state == TCP_LISTEN) {
+			struct inet_connection_sock *icsk = (void *)sk;
+			__u32 one = 1;
+			__u64 key = (__u64)sk;
+
+			/* Same as ss: Recv-Q is the accept queue, Send-Q its limit. */
+			r->accept_queue = BPF_CORE_READ(sk, sk_ack_backlog);
+			r->accept_max = BPF_CORE_READ(sk, sk_max_ack_backlog);
+			r->syn_queue = BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
+			r->drops = sk_drops_read(sk);
+			r->rx_queue = r->accept_queue;
+			r->tx_queue = r->accept_max;
+			bpf_map_update_elem(&target_listeners, &key, &one, BPF_ANY);
+		} else {
+			__u32 rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+			__u32 copied = BPF_CORE_READ(tp, copied_seq);
+			__s32 rx = rcv_nxt - copied;
+
+			r->rx_queue = rx > 0 ? rx : 0;
+			r->tx_queue = BPF_CORE_READ(tp, write_seq) - BPF_CORE_READ(tp, snd_una);
+		}
+		return;
+	}
+	if (protocol == IPPROTO_UDP) {
+		r->kind = r->family == AF_INET ? ST_FD_UDP : ST_FD_UDP6;
+		r->rx_queue = BPF_CORE_READ(sk, sk_backlog.rmem_alloc.counter);
+		r->tx_queue = BPF_CORE_READ(sk, sk_wmem_alloc.refs.counter) - 1;
+		r->drops = sk_drops_read(sk);
+		return;
+	}
+	r->kind = ST_FD_SOCKET;
+}
+
+struct ep_walk {
+	struct seq_file *seq;
+	struct rb_node *node;
+	__u64 ep_id;
+	__u32 epfd;
+	__u32 descending;
+};
+
+static __always_inline void emit_epitem(struct ep_walk *w, struct rb_node *n)
+{
+	struct epitem *epi = container_of(n, struct epitem, rbn);
+	struct st_epitem_rec rec = {};
+	struct list_head *next = BPF_CORE_READ(epi, rdllink.next);
+
+	rec.hdr.type = ST_REC_EPITEM;
+	rec.hdr.len = sizeof(rec);
+	rec.epfd = w->epfd;
+	rec.ep_id = w->ep_id;
+	rec.fd = BPF_CORE_READ(epi, ffd.fd);
+	rec.events = BPF_CORE_READ(epi, event.events);
+	rec.file_id = (__u64)BPF_CORE_READ(epi, ffd.file);
+	/* list_del_init() leaves rdllink pointing at itself off the list. */
+	rec.ready = next && next != &epi->rdllink;
+	bpf_seq_write(w->seq, &rec, sizeof(rec));
+}
+
+/*
+ * One step of an in-order walk of the interest rb-tree, using parent
+ * pointers instead of a stack: nested bounded loops inside the fd loop exceed
+ * the verifier's complexity limit, bpf_loop() with O(1) steps does not.
+ */
+static long ep_walk_step(__u32 i, void *data)
+{
+	struct ep_walk *w = data;
+	struct rb_node *n = w->node, *next, *parent;
+
+	if (!n)
+		return 1;
+	if (w->descending) {
+		next = BPF_CORE_READ(n, rb_left);
+		if (next) {
+			w->node = next;
+			return 0;
+		}
+		emit_epitem(w, n);
+		next = BPF_CORE_READ(n, rb_right);
+		if (next) {
+			w->node = next;
+			return 0;
+		}
+		w->descending = 0;
+		return 0;
+	}
+	parent = (struct rb_node *)(BPF_CORE_READ(n, __rb_parent_color) & ~3UL);
+	if (!parent) {
+		w->node = NULL;
+		return 1;
+	}
+	w->node = parent;
+	if (BPF_CORE_READ(parent, rb_left) == n) {
+		emit_epitem(w, parent);
+		next = BPF_CORE_READ(parent, rb_right);
+		if (next) {
+			w->node = next;
+			w->descending = 1;
+		}
+	}
+	return 0;
+}
+
+static __always_inline void walk_epoll(struct seq_file *seq, struct file *file,
+				       __u32 epfd, struct st_fd_rec *r)
+{
+	struct eventpoll *ep = BPF_CORE_READ(file, private_data);
+	struct ep_walk w = {};
+
+	r->obj_id = (__u64)ep;
+	w.seq = seq;
+	w.epfd = epfd;
+	w.ep_id = (__u64)ep;
+	w.node = BPF_CORE_READ(ep, rbr.rb_root.rb_node);
+	w.descending = 1;
+	/* Each item takes at most three steps (down, emit, up). */
+	bpf_loop(3 * ST_EPOLL_MAX_ITEMS, ep_walk_step, &w, 0);
+}
+
+SEC("iter/task_file")
+int dump_task_file(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct scratch *s;
+	struct st_fd_rec *r;
+	struct inode *inode;
+	__u32 zero = 0, mode;
+	unsigned long magic;
+
+	if (!task || !file || task->tgid != target_tgid)
+		return 0;
+	if (!task_seen) {
+		task_seen = 1;
+		bpf_probe_read_kernel_str(task_comm, sizeof(task_comm),
+					  task->group_leader->comm);
+	}
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	r = &s->fd_rec;
+	__builtin_memset(r, 0, sizeof(*r));
+	r->hdr.type = ST_REC_FD;
+	r->hdr.len = sizeof(*r);
+	r->fd = ctx->fd;
+
+	inode = BPF_CORE_READ(file, f_inode);
+	mode = BPF_CORE_READ(inode, i_mode);
+	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	r->ino = BPF_CORE_READ(inode, i_ino);
+
+	/* Anon inodes are S_IFREG since 6.15, so ask the superblock first. */
+	if (magic == ANON_INODE_FS_MAGIC) {
+		r->kind = anon_kind(file);
+		if (r->kind == ST_FD_EPOLL)
+			walk_epoll(seq, file, ctx->fd, r);
+	} else if ((mode & S_IFMT) == S_IFSOCK) {
+		fill_socket(r, file);
+	} else if ((mode & S_IFMT) == S_IFIFO || magic == PIPEFS_MAGIC) {
+		r->kind = ST_FD_PIPE;
+	} else {
+		long len;
+
+		r->kind = ST_FD_FILE;
+		len = bpf_d_path((struct path *)&file->f_path, s->path, sizeof(s->path));
+		if (len > 1) {
+			len -= 1; /* drop the NUL */
+			s->path_hdr.hdr.type = ST_REC_PATH;
+			s->path_hdr.fd = ctx->fd;
+			s->path_hdr.path_len = len;
+			s->path_hdr.hdr.len = sizeof(s->path_hdr) + len;
+			bpf_seq_write(seq, &s->path_hdr, sizeof(s->path_hdr));
+			bpf_seq_write(seq, s->path, len & (ST_PATH_MAX - 1));
+		}
+	}
+	bpf_seq_write(seq, r, sizeof(*r));
+	return 0;
+}
+
+/*
+ * Request sockets live in the established hash, not on the listener; iter/tcp
+ * is the only place to see which half-open connections a listener holds.
+ */
+SEC("iter/tcp")
+int dump_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct request_sock *req;
+	struct st_reqsk_rec rec = {};
+	__u64 listener;
+
+	if (!skc || BPF_CORE_READ(skc, skc_state) != TCP_NEW_SYN_RECV)
+		return 0;
+	req = (struct request_sock *)skc;
+	listener = (__u64)BPF_CORE_READ(req, __req_common.skc_listener);
+	if (!bpf_map_lookup_elem(&target_listeners, &listener))
+		return 0;
+	rec.hdr.type = ST_REC_REQSK;
+	rec.hdr.len = sizeof(rec);
+	rec.listener_id = listener;
+	rec.family = BPF_CORE_READ(skc, skc_family);
+	rec.lport = BPF_CORE_READ(skc, skc_num);
+	rec.rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	rec.retrans = BPF_CORE_READ(req, num_retrans);
+	read_addrs(rec.laddr, rec.raddr, rec.family, skc);
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}

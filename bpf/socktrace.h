@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Records shared by the BPF programs and user space. Everything here crosses
+ * the kernel/user boundary on one machine (iterator seq files, ring buffer),
+ * so fixed-width types only; the trace file serializes them field by field.
+ */
+#ifndef SOCKTRACE_H
+#define SOCKTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define ST_COMM_LEN 16
+#define ST_PATH_MAX 256
+/* Upper bound on epoll items walked per epoll instance in one snapshot. */
+#define ST_EPOLL_MAX_ITEMS 65536
+
+/* What a file descriptor is. Order is ABI for the trace file: append only. */
+enum st_fd_kind {
+	ST_FD_OTHER = 0,
+	ST_FD_FILE,
+	ST_FD_TCP,
+	ST_FD_TCP6,
+	ST_FD_UDP,
+	ST_FD_UDP6,
+	ST_FD_UNIX,
+	ST_FD_EPOLL,
+	ST_FD_PIPE,
+	ST_FD_EVENTFD,
+	ST_FD_TIMERFD,
+	ST_FD_SIGNALFD,
+	ST_FD_SOCKET, /* a socket of another family or protocol */
+	ST_FD_KIND_COUNT,
+};
+
+/* Iterator records: each starts with st_rec_hdr; len covers the header. */
+enum st_rec_type {
+	ST_REC_TASK = 1,   /* struct st_task_rec */
+	ST_REC_FD = 2,     /* struct st_fd_rec */
+	ST_REC_PATH = 3,   /* struct st_path_rec + path bytes */
+	ST_REC_EPITEM = 4, /* struct st_epitem_rec */
+	ST_REC_REQSK = 5,  /* struct st_reqsk_rec (iter/tcp) */
+};
+
+struct st_rec_hdr {
+	__u16 type;
+	__u16 len;
+};
+
+struct st_task_rec {
+	struct st_rec_hdr hdr;
+	__u32 pid;
+	char comm[ST_COMM_LEN];
+};
+
+/* Addresses are in network byte order; IPv4 uses the first 4 bytes. */
+struct st_fd_rec {
+	struct st_rec_hdr hdr;
+	__u32 fd;
+	__u16 kind;   /* enum st_fd_kind */
+	__u8 state;   /* TCP_* for TCP, SS_* style for others (0 unknown) */
+	__u8 family;  /* AF_INET, AF_INET6, AF_UNIX, 0 */
+	__u16 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... */
+	__u16 lport;  /* host byte order */
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u32 rx_queue; /* bytes to read (listener: accept queue length) */
+	__u32 tx_queue; /* bytes unsent/unacked (listener: backlog limit) */
+	/* listeners only */
+	__u32 syn_queue;
+	__u32 accept_queue;
+	__u32 accept_max;
+	__u32 drops;
+	__u64 ino;
+	__u64 obj_id; /* kernel address of the sock or eventpoll: a join key */
+};
+
+struct st_path_rec {
+	struct st_rec_hdr hdr;
+	__u32 fd;
+	__u32 path_len; /* bytes following, no NUL */
+};
+
+struct st_epitem_rec {
+	struct st_rec_hdr hdr;
+	__u32 epfd;
+	__u32 fd;      /* the fd number given to epoll_ctl */
+	__u32 events;  /* registered event mask */
+	__u32 ready;   /* 1 when on the ready list */
+	__u32 revents; /* for ready items: events the kernel saw (0: unknown) */
+	__u32 pad;
+	__u64 ep_id;
+	__u64 file_id; /* the watched struct file, to tell stale fd numbers */
+};
+
+/* A request socket (SYN_RECV) found by iter/tcp, with its listener. */
+struct st_reqsk_rec {
+	struct st_rec_hdr hdr;
+	__u32 pad;
+	__u64 listener_id;
+	__u16 family;
+	__u16 lport;
+	__u16 rport;
+	__u16 retrans;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+/* Ring buffer events. Order is ABI for the trace file: append only. */
+enum st_event_type {
+	ST_EV_CONNECT = 1,
+	ST_EV_CONNECT_DONE,
+	ST_EV_SYN_RECV,
+	ST_EV_SYNACK_RETRANS,
+	ST_EV_SYN_QUEUE_FULL,
+	ST_EV_CHILD_QUEUED,
+	ST_EV_ACCEPT,
+	ST_EV_ACCEPT_OVERFLOW,
+	ST_EV_EP_WAKEUP,
+	ST_EV_EPOLL_WAIT_DONE,
+	ST_EV_STATE,
+	ST_EV_CLOSE,
+	ST_EV_LOST,
+	ST_EV_TYPE_COUNT,
+};
+
+/* Which tier produced an event or attached a hook. */
+enum st_tier {
+	ST_TIER_NONE = 0,
+	ST_TIER_FENTRY,
+	ST_TIER_KPROBE,
+	ST_TIER_TRACEPOINT,
+};
+
+struct st_event {
+	__u64 time_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 latency_ns; /* connect: handshake time; accept: wait in queue;
+			   * epoll_wait_done: time since first wake-up */
+	__u64 sk_id;      /* kernel address of the socket: a join key */
+	__u32 pid;
+	__u32 tid;
+	__u16 type;       /* enum st_event_type */
+	__u16 family;
+	__s32 fd;         /* -1 when unknown */
+	__u16 sport;      /* host byte order, local side */
+	__u16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 queue_len;  /* accept/SYN queue depth at the event */
+	__u32 queue_max;
+	__s32 err;        /* connect/accept result, 0 ok */
+	__u32 count;      /* lost: events dropped; epoll_wait_done: returned */
+	__s32 epfd;
+	__u32 events;     /* epoll event mask */
+	__u8 old_state;
+	__u8 new_state;
+	__u8 tier;        /* enum st_tier */
+	__u8 pad;
+	char comm[ST_COMM_LEN];
+};
+
+#endif /* SOCKTRACE_H */

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "util.h"
+
+int st_verbose;
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "socktrace: %s", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void st_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+}
+
+void st_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+uint64_t st_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *st_btf_path(void)
+{
+	const char *p = getenv("SOCKTRACE_BTF");
+
+	return p && *p ? p : NULL;
+}
+
+/* Effective capability bits from /proc/self/status. */
+static uint64_t cap_effective(void)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return caps;
+}
+
+#define CAP_SYS_ADMIN_BIT 21
+#define CAP_PERFMON_BIT 38
+#define CAP_BPF_BIT 39
+
+int st_check_bpf_env(void)
+{
+	uint64_t caps = cap_effective();
+	const char *btf = st_btf_path();
+
+	if (!(caps & (1ull << CAP_SYS_ADMIN_BIT)) &&
+	    !((caps & (1ull << CAP_BPF_BIT)) && (caps & (1ull << CAP_PERFMON_BIT)))) {
+		st_err("permission denied: loading BPF programs needs root "
+		       "(or CAP_BPF and CAP_PERFMON); run with sudo");
+		return -EPERM;
+	}
+	if (!btf)
+		btf = "/sys/kernel/btf/vmlinux";
+	if (access(btf, R_OK)) {
+		st_err("no kernel BTF at %s: socktrace needs a kernel built with "
+		       "CONFIG_DEBUG_INFO_BTF=y (Linux 5.17 or newer)", btf);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int st_resolve_pid(uint32_t id, uint32_t *tgid)
+{
+	char path[64], line[256];
+	unsigned int t = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", id);
+	f = fopen(path, "r");
+	if (!f)
+		return -ESRCH;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %u", &t) == 1)
+			break;
+	fclose(f);
+	if (!t)
+		return -ESRCH;
+	*tgid = t;
+	return 0;
+}
+
+int st_pid_alive(uint32_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The state follows the last ')' (the name may contain parentheses). */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}

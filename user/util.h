@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef SOCKTRACE_UTIL_H
+#define SOCKTRACE_UTIL_H
+
+#include <stdint.h>
+#include <stdarg.h>
+
+/* Exit codes, documented in --help and the man page. */
+#define ST_EXIT_OK 0
+#define ST_EXIT_FAIL 1
+#define ST_EXIT_USAGE 2
+
+/* "socktrace: <message>\n" on stderr. Messages are lower-case, no period. */
+void st_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void st_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int st_verbose;
+
+uint64_t st_now_ns(void); /* CLOCK_MONOTONIC */
+
+/* Checks the things every BPF mode needs (privilege, BTF) and prints one
+ * line naming what is missing and what to do. Returns 0 or -errno. */
+int st_check_bpf_env(void);
+/* BTF path libbpf should use: $SOCKTRACE_BTF when set (for tests of the
+ * no-BTF path), else NULL for the kernel's own. */
+const char *st_btf_path(void);
+
+/* Resolves a pid or thread id to its process id. Returns 0 or -ESRCH. */
+int st_resolve_pid(uint32_t id, uint32_t *tgid);
+/* 1 when the process still exists (and is not a zombie), 0 otherwise. */
+int st_pid_alive(uint32_t pid);
+
+#endif
