@@ -44,5 +44,6 @@ int probe_cmd(const struct st_env *env);	/* --probe */
 int tui_cmd(const struct st_env *env);		/* default */
 int demo_cmd(const struct st_env *env);		/* --demo */
 int replay_cmd(const struct st_env *env);	/* -r */
+int record_cmd(const struct st_env *env);	/* -w with --no-tui or --events */
 
 #endif

@@ -241,7 +241,9 @@ int main(int argc, char **argv)
 	}
 	if (env.once)
 		return snapshot_cmd(&env);
-	if (env.events || env.no_tui)
+	if (env.write_path && (env.events || env.no_tui))
+		return record_cmd(&env);
+	if (env.events)
 		return events_cmd(&env);
 	return tui_cmd(&env);
 }

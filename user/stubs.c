@@ -17,5 +17,6 @@ NOT_YET(probe_cmd, "--probe")
 NOT_YET(tui_cmd, "the live UI")
 NOT_YET(demo_cmd, "--demo")
 NOT_YET(replay_cmd, "-r")
+NOT_YET(record_cmd, "-w")
 void st_print_event_text(FILE *f, const struct st_event *e) {}
 void st_print_event_json(FILE *f, const struct st_event *e) {}

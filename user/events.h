@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The event engine: BPF hook programs (bpf/events.bpf.c) for one target
+ * process, each hook on the best tier this kernel allows, feeding one ring
+ * buffer. Used by --events, the recorder and the TUI.
+ */
+#ifndef SOCKTRACE_EVENTS_H
+#define SOCKTRACE_EVENTS_H
+
+#include <stdint.h>
+#include "cli.h"
+#include "socktrace.h"
+
+/* The design card's hooks, each with its own tier. */
+enum st_hook {
+	ST_HOOK_CONNECT = 0,	/* tcp_v4_connect / tcp_v6_connect */
+	ST_HOOK_ACCEPT,		/* inet_csk_accept */
+	ST_HOOK_SYN_QUEUE,	/* SYN received, SYN-ACK retransmit, SYN queue full */
+	ST_HOOK_ACCEPT_QUEUE,	/* child queued, accept-queue overflow */
+	ST_HOOK_EPOLL,		/* ep_poll_callback, epoll_wait return */
+	ST_HOOK_STATE,		/* state changes, close */
+	ST_HOOK_COUNT,
+};
+
+struct st_hook_status {
+	const char *hook;	/* "tcp_v4_connect", ... */
+	enum st_tier tier;	/* what attached; ST_TIER_NONE if nothing */
+	char why[160];		/* why better tiers are unavailable ("" if best) */
+};
+
+struct event_source;
+
+typedef void (*st_event_fn)(const struct st_event *e, void *ctx);
+
+/* Loads and attaches the hook programs for process pid with the given mode.
+ * Prints one clear line and returns -errno on failure. */
+int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode);
+/* Waits up to timeout_ms (0: no wait) and calls fn for each event, in ring
+ * order. Events the BPF side could not reserve come through as ST_EV_LOST
+ * events (count = how many). Returns the number of events or -errno. */
+int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx);
+/* An fd that becomes readable when events are waiting (for poll()/select()). */
+int event_source__fd(const struct event_source *s);
+/* Total events lost so far (reported by the BPF side). */
+uint64_t event_source__lost(const struct event_source *s);
+/* Total events delivered so far. */
+uint64_t event_source__delivered(const struct event_source *s);
+/* Per-hook tier, ST_HOOK_COUNT entries. */
+const struct st_hook_status *event_source__hooks(const struct event_source *s);
+/* Detaches every program and link; accepts NULL. */
+void event_source__close(struct event_source *s);
+
+/* Probes this kernel without a target: what tier each hook would get with
+ * mode, and why. Fills ST_HOOK_COUNT entries. Returns 0 or -errno. */
+int event_source__probe(struct st_hook_status hooks[ST_HOOK_COUNT], enum st_mode mode);
+
+#endif
