@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Placeholders for commands whose modules are not written yet. Each is
- * removed when its module lands; they only say so and fail. */
+/* Weak placeholders for commands whose modules are not linked in: the real
+ * definition (events.c, tui.c, replay.c...) overrides each one. */
 #include "cli.h"
 #include "print.h"
 #include "util.h"
 
 #define NOT_YET(fn, what)                                            \
-	int fn(const struct st_env *env)                              \
+	__attribute__((weak)) int fn(const struct st_env *env)        \
 	{                                                             \
 		st_err("%s is not implemented yet", what);            \
 		return ST_EXIT_FAIL;                                  \
@@ -18,5 +18,5 @@ NOT_YET(tui_cmd, "the live UI")
 NOT_YET(demo_cmd, "--demo")
 NOT_YET(replay_cmd, "-r")
 NOT_YET(record_cmd, "-w")
-void st_print_event_text(FILE *f, const struct st_event *e) {}
-void st_print_event_json(FILE *f, const struct st_event *e) {}
+__attribute__((weak)) void st_print_event_text(FILE *f, const struct st_event *e) {}
+__attribute__((weak)) void st_print_event_json(FILE *f, const struct st_event *e) {}
