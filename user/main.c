@@ -98,6 +98,14 @@ static const struct argp_option opts[] = {
 
 static struct st_env env = { .interval_ms = 100 };
 
+/* One line and exit 2: argp_error() adds a second "Try --help" line. */
+#define usage_error(state, ...)                                              \
+	do {                                                                 \
+		(void)(state);                                               \
+		st_err(__VA_ARGS__);                                         \
+		exit(ST_EXIT_USAGE);                                         \
+	} while (0)
+
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -119,7 +127,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'p':
 		if (parse_uint(arg, INT_MAX, &v) || v == 0)
-			argp_error(state, "invalid pid '%s': want a positive number", arg);
+			usage_error(state, "invalid pid '%s': want a positive number", arg);
 		env.pid_arg = (uint32_t)v;
 		break;
 	case OPT_ONCE: env.once = 1; break;
@@ -135,11 +143,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		errno = 0;
 		env.duration_s = strtod(arg, &end);
 		if (errno || end == arg || *end || env.duration_s <= 0 || env.duration_s > 1e7)
-			argp_error(state, "invalid duration '%s': want seconds > 0", arg);
+			usage_error(state, "invalid duration '%s': want seconds > 0", arg);
 		break;
 	case 'i':
 		if (parse_uint(arg, 60000, &v) || v < 10)
-			argp_error(state, "invalid interval '%s': want 10 to 60000 ms", arg);
+			usage_error(state, "invalid interval '%s': want 10 to 60000 ms", arg);
 		env.interval_ms = (unsigned int)v;
 		break;
 	case OPT_MODE:
@@ -148,19 +156,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "kprobe")) env.mode = ST_MODE_KPROBE;
 		else if (!strcmp(arg, "tracepoint")) env.mode = ST_MODE_TRACEPOINT;
 		else
-			argp_error(state, "invalid mode '%s': want auto, fentry, kprobe or tracepoint", arg);
+			usage_error(state, "invalid mode '%s': want auto, fentry, kprobe or tracepoint", arg);
 		break;
 	case 'w': env.write_path = arg; break;
 	case 'r': env.read_path = arg; break;
 	case OPT_EXPORT:
 		if (strcmp(arg, "perfetto"))
-			argp_error(state, "unknown export format '%s': want perfetto", arg);
+			usage_error(state, "unknown export format '%s': want perfetto", arg);
 		env.export_fmt = arg;
 		break;
 	case 'o': env.output_path = arg; break;
 	case 'v': st_verbose = 1; break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
+		usage_error(state, "unexpected argument '%s'", arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -219,6 +227,7 @@ int main(int argc, char **argv)
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
 	int err;
 
+	argp_err_exit_status = ST_EXIT_USAGE;
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return ST_EXIT_USAGE;

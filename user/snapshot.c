@@ -309,6 +309,7 @@ int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 	int32_t pending_fd = -1;
 	int err = -EINVAL;
 
+	memset(snap, 0, sizeof(*snap));
 	while (p < end) {
 		struct st_rec_hdr hdr;
 
