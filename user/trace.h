@@ -9,8 +9,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "events.h"
 #include "snapshot.h"
+
+/* Format version this build writes and reads (docs/trace-format.md). */
+#define TRACE_VERSION 1
 
 struct trace_header {
 	uint32_t version;
@@ -25,6 +29,11 @@ struct trace_header {
 					   * are on this clock */
 };
 
+/* Fills the fields a recorder does not know itself: version, socktrace
+ * version, kernel release, hostname and both start times. The caller sets
+ * pid, comm and hook_tier. */
+void trace_header__init(struct trace_header *hdr);
+
 struct trace_writer;
 
 /* Creates path (mode 0600, O_NOFOLLOW; refuses to overwrite unless force)
@@ -38,7 +47,11 @@ int trace_writer__event(struct trace_writer *w, const struct st_event *e);
 int trace_writer__snapshot(struct trace_writer *w, const struct st_snapshot *s);
 /* Ends the current chunk if it is older than 1 s (call on every idle tick). */
 int trace_writer__tick(struct trace_writer *w);
+/* Ends the current chunk now: what was appended so far is on disk and reads
+ * back even if the process dies next. */
+int trace_writer__flush(struct trace_writer *w);
 uint64_t trace_writer__events(const struct trace_writer *w);
+uint64_t trace_writer__snapshots(const struct trace_writer *w);
 uint64_t trace_writer__bytes(const struct trace_writer *w); /* on disk */
 /* Flushes the last chunk and closes; accepts NULL. Returns 0 or -errno. */
 int trace_writer__close(struct trace_writer *w);
@@ -66,5 +79,27 @@ const struct trace_header *trace_reader__header(const struct trace_reader *r);
  * with byte offset printed; records before it were good); other -errno: I/O. */
 int trace_reader__next(struct trace_reader *r, struct trace_record *rec);
 void trace_reader__close(struct trace_reader *r);
+
+/* Reads a trace held in memory (tests, the fuzzer); name is used in
+ * messages. buf must outlive the reader. */
+#define TRACE_READER_QUIET 0x1 /* keep messages for trace_reader__error() only */
+int trace_reader__open_mem(struct trace_reader **out, const char *name,
+			   const void *buf, size_t len, unsigned int flags);
+
+/* After trace_reader__next() returned -EBADMSG: what went wrong and where. */
+enum trace_damage {
+	TRACE_DAMAGE_NONE = 0,
+	TRACE_DAMAGE_TRUNCATED, /* cut short (crash, kill, full disk): the records
+				 * before it are all there is */
+	TRACE_DAMAGE_CORRUPT,	/* bad checksum, bad encoding, hostile length */
+};
+enum trace_damage trace_reader__damage(const struct trace_reader *r, uint64_t *offset);
+/* The last message the reader printed (or would have printed), "" if none. */
+const char *trace_reader__error(const struct trace_reader *r);
+
+/* -r FILE --export perfetto: Chrome Trace Event JSON (user/perfetto.c).
+ * Returns 0, -EBADMSG when the trace was damaged (what came before it is
+ * exported), or another -errno. */
+int trace_export_perfetto(struct trace_reader *r, FILE *out);
 
 #endif
