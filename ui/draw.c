@@ -69,6 +69,11 @@ static attr_t ready_attr(const struct tui *t)
 	return t->color ? COLOR_PAIR(PAIR_READY) | A_BOLD : A_REVERSE;
 }
 
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
 /* Writes ASCII s at the cursor, at most up to column maxx. */
 static void put(attr_t a, const char *s, int maxx)
 {
@@ -158,7 +163,7 @@ static void listener_draw(struct tui *t, size_t idx, int y, int width, int selec
 		putf(A_NORMAL, width, " (%s ago)",
 		     st_duration_format(d1, sizeof(d1), m->now_ns - l->drops_changed_ns));
 	put(A_NORMAL, "  history ", width);
-	spark_w = 16;
+	spark_w = clampi(16 + (width - 80), 16, ST_MODEL_HIST);
 	if (hmax < 2)
 		hmax = 2;
 	st_sparkline(spark, sizeof(spark), l->hist, ST_MODEL_HIST, l->hist_head, l->hist_len,
@@ -321,11 +326,6 @@ const struct tui_panel_ops tui_panel_ops[TUI_PANEL_COUNT] = {
 #define HEADER_LINES 3
 #define MIN_COLS 80
 #define MIN_LINES 24
-
-static int clampi(int v, int lo, int hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
 
 void tui_layout(struct tui *t)
 {

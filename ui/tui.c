@@ -33,6 +33,8 @@ __attribute__((weak)) volatile sig_atomic_t st_exiting;
 
 /* ---- the terminal: one way in, one way out ---------------------------------- */
 
+char tui_first_status[256];
+
 static int curses_on;
 static int saved_stderr = -1;
 static int stderr_pipe = -1; /* read end: messages printed while curses owns the screen */
@@ -609,6 +611,8 @@ int tui_cmd(const struct st_env *env)
 	}
 	if (tui_start(t))
 		goto cleanup;
+	if (tui_first_status[0])
+		tui_set_status(t, "%s", tui_first_status);
 	if (env->write_path)
 		record_start(t);
 	tui_loop_live(t);

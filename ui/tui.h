@@ -111,6 +111,8 @@ void tui_panels_refresh(struct tui *t); /* rebuild rows if the model changed */
  * in the same screen as the live view; env->read_path lets it reopen the
  * file to seek backwards. Returns an exit code. */
 int tui_replay(const struct st_env *env, struct trace_reader *r);
+/* Shown in the footer when the UI starts (the demo says what it runs). */
+extern char tui_first_status[256];
 
 void tui_set_status(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -75,6 +75,36 @@ static struct st_epoll_stats *find_old_epoll(struct st_epoll_stats *old, size_t 
 	return NULL;
 }
 
+void st_listener_stats__sample(struct st_listener_stats *ls, uint64_t now)
+{
+	uint16_t v = ls->accept_queue > UINT16_MAX ? UINT16_MAX : ls->accept_queue;
+	unsigned int newest = (ls->hist_head + ST_MODEL_HIST - 1) % ST_MODEL_HIST;
+
+	if (ls->hist_len && now < ls->hist_step_ns + ST_MODEL_HIST_STEP_NS) {
+		if (v > ls->hist[newest])
+			ls->hist[newest] = v;
+		return;
+	}
+	/* steps with no snapshot at all (a paused or slow refresh) repeat the
+	 * last value rather than compress time */
+	if (ls->hist_len && now >= ls->hist_step_ns + 2 * ST_MODEL_HIST_STEP_NS) {
+		uint64_t missed = (now - ls->hist_step_ns) / ST_MODEL_HIST_STEP_NS - 1;
+		uint16_t last = ls->hist[newest];
+
+		for (uint64_t i = 0; i < missed && i < ST_MODEL_HIST; i++) {
+			ls->hist[ls->hist_head] = last;
+			ls->hist_head = (ls->hist_head + 1) % ST_MODEL_HIST;
+			if (ls->hist_len < ST_MODEL_HIST)
+				ls->hist_len++;
+		}
+	}
+	ls->hist[ls->hist_head] = v;
+	ls->hist_head = (ls->hist_head + 1) % ST_MODEL_HIST;
+	if (ls->hist_len < ST_MODEL_HIST)
+		ls->hist_len++;
+	ls->hist_step_ns = now - (ls->hist_len > 1 ? (now - ls->hist_step_ns) % ST_MODEL_HIST_STEP_NS : 0);
+}
+
 static void merge_listener(struct st_listener_stats *ls, const struct st_listener *l,
 			   uint64_t now, int fresh)
 {
@@ -112,10 +142,7 @@ static void merge_listener(struct st_listener_stats *ls, const struct st_listene
 	} else {
 		ls->syn_full_since_ns = 0;
 	}
-	ls->hist[ls->hist_head] = ls->accept_queue > UINT16_MAX ? UINT16_MAX : ls->accept_queue;
-	ls->hist_head = (ls->hist_head + 1) % ST_MODEL_HIST;
-	if (ls->hist_len < ST_MODEL_HIST)
-		ls->hist_len++;
+	st_listener_stats__sample(ls, now);
 	ls->present = 1;
 }
 

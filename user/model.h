@@ -15,8 +15,11 @@
 #include "snapshot.h"
 #include "socktrace.h"
 
-/* Accept-queue depth samples kept for the sparkline (one per snapshot). */
+/* Accept-queue depth history for the sparkline: each sample is the deepest
+ * the queue was seen in ST_MODEL_HIST_STEP_NS, so short spikes between
+ * refreshes still show. */
 #define ST_MODEL_HIST 64
+#define ST_MODEL_HIST_STEP_NS 250000000ull
 /* Accept-wait samples kept per listener for the median and p99. */
 #define ST_MODEL_WAIT_SAMPLES 1024
 /* Events kept in the log ring. */
@@ -65,6 +68,7 @@ struct st_listener_stats {
 	uint16_t hist[ST_MODEL_HIST];
 	unsigned int hist_head, hist_len;
 	/* private to the model */
+	uint64_t hist_step_ns; /* when the newest sample's step began */
 	uint64_t wait_ns[ST_MODEL_WAIT_SAMPLES];
 	unsigned int wait_head, wait_len;
 	uint64_t rate_accepts0;
@@ -138,6 +142,9 @@ char *st_model__explain_listener(const struct st_model *m, size_t idx, char *buf
 char *st_model__explain_epoll(const struct st_model *m, size_t idx, char *buf, size_t len);
 /* One line for the header: the most pressing problem, or "" when none. */
 char *st_model__headline(const struct st_model *m, char *buf, size_t len);
+
+/* Adds the current accept-queue depth to the history at time now. */
+void st_listener_stats__sample(struct st_listener_stats *ls, uint64_t now);
 
 /* p in [0, 1]: nearest-rank percentile of n values (sorted in place). */
 uint64_t st_percentile(uint64_t *vals, size_t n, double p);
