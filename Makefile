@@ -42,6 +42,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all deps clean test unit vmlinux install uninstall bench
 
 all: deps $(APP)

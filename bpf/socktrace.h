@@ -86,7 +86,7 @@ struct st_path_rec {
 
 struct st_epitem_rec {
 	struct st_rec_hdr hdr;
-	__u32 epfd;
+	__u32 reserved;  /* 0; items join their epoll by ep_id */
 	__u32 fd;      /* the fd number given to epoll_ctl */
 	__u32 events;  /* registered event mask */
 	__u32 ready;   /* 1 when on the ready list */

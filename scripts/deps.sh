@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	    libncurses-dev pkg-config)
-test_pkgs=(iproute2 nftables procps tmux jq nginx-light redis-server psmisc
+test_pkgs=(iproute2 nftables procps tmux jq bc nginx-light redis-server psmisc
 	   libclang-rt-14-dev)
 vm_pkgs=(qemu-system-x86 busybox-static cpio kmod)
 

@@ -30,3 +30,15 @@ unit: $(UNIT_TESTS)
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory test-bins
 	$(Q)tests/run.sh $(T)
+
+# Benchmarks: tests/bench/*.c link the project's logic like unit tests.
+BENCH_BINS := $(patsubst tests/bench/%.c,$(TEST_OUT)/bench_%,$(wildcard tests/bench/*.c))
+$(TEST_OUT)/bench_%: tests/bench/%.c $(LIB_OBJS) | $(TEST_OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+.PHONY: bench
+# Every tests/bench/bench_*.sh; B=name runs one.
+bench: test-deps
+	$(Q)$(MAKE) --no-print-directory test-bins $(BENCH_BINS)
+	$(Q)for b in $(if $(B),tests/bench/bench_$(B).sh,tests/bench/bench_*.sh); do echo "== $$b"; bash $$b || exit 1; done

@@ -208,9 +208,11 @@ int snapshot_taker__take(struct snapshot_taker *t, struct st_snapshot *snap)
 		return -errno;
 	file_len = read_iter(iter_fd, &t->buf, &t->cap);
 	close(iter_fd);
+
 	if (file_len < 0)
 		return (int)file_len;
 	tcp_len = read_tcp_iter(t);
+
 	if (tcp_len < 0)
 		tcp_len = 0;
 
@@ -284,6 +286,17 @@ static int cmp_epoll(const void *a, const void *b)
 	const struct st_epoll *x = a, *y = b;
 
 	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+static int cmp_epitem(const void *a, const void *b)
+{
+	const struct st_epitem_rec *x = a, *y = b;
+
+	if (x->ep_id != y->ep_id)
+		return x->ep_id < y->ep_id ? -1 : 1;
+	if (x->fd != y->fd)
+		return x->fd < y->fd ? -1 : 1;
+	return (x->file_id > y->file_id) - (x->file_id < y->file_id);
 }
 
 static void fill_addr(struct st_addr *a, int family, const uint8_t addr[16],
@@ -413,13 +426,24 @@ int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 		p += hdr.len;
 	}
 
-	/* Epoll items precede their epoll fd's record: join them afterwards. */
+	/* An item is written once per fd holding its file (dup()s) and maybe
+	 * again by the orphan walk: keep one per (epoll, fd, file). */
+	qsort(acc.items, acc.n, sizeof(*acc.items), cmp_epitem);
+	{
+		size_t w = 0;
+
+		for (size_t j = 0; j < acc.n; j++)
+			if (!w || cmp_epitem(&acc.items[w - 1], &acc.items[j]))
+				acc.items[w++] = acc.items[j];
+		acc.n = w;
+	}
+	/* Epoll items come before or after their epoll fd: join them now. */
 	for (size_t i = 0; i < snap->n_epolls; i++) {
 		struct st_epoll *e = &snap->epolls[i];
 		size_t ni = 0, nr = 0;
 
 		for (size_t j = 0; j < acc.n; j++) {
-			if (acc.items[j].ep_id != e->ep_id || (int32_t)acc.items[j].epfd != e->fd)
+			if (acc.items[j].ep_id != e->ep_id)
 				continue;
 			ni++;
 			nr += acc.items[j].ready ? 1 : 0;
@@ -433,7 +457,7 @@ int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 		for (size_t j = 0; j < acc.n; j++) {
 			struct st_epitem_rec *it = &acc.items[j];
 
-			if (it->ep_id != e->ep_id || (int32_t)it->epfd != e->fd)
+			if (it->ep_id != e->ep_id)
 				continue;
 			e->interest[e->n_interest++] = (struct st_ep_entry){ (int32_t)it->fd, it->events };
 			if (it->ready)
@@ -443,18 +467,39 @@ int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 		qsort(e->ready, e->n_ready, sizeof(*e->ready), cmp_ep_entry);
 	}
 
-	/* Half-open connections from iter/tcp, joined by listener address. */
-	p = tcp_recs;
-	end = p + (tcp_recs ? tcp_len : 0);
-	while (p && p < end) {
+	if (tcp_recs && tcp_len) {
+		err = st_snapshot__add_half_open(snap, tcp_recs, tcp_len);
+		if (err)
+			goto out;
+		err = -EINVAL;
+	}
+	qsort(snap->fds, snap->n_fds, sizeof(*snap->fds), cmp_fd);
+	qsort(snap->listeners, snap->n_listeners, sizeof(*snap->listeners), cmp_listener);
+	qsort(snap->epolls, snap->n_epolls, sizeof(*snap->epolls), cmp_epoll);
+	err = 0;
+out:
+	free(pending_path);
+	free(acc.items);
+	if (err)
+		st_snapshot__free(snap);
+	return err;
+}
+
+int st_snapshot__add_half_open(struct st_snapshot *snap, const void *tcp_recs,
+			       size_t tcp_len)
+{
+	/* Joined to their listener by the listener socket address. */
+	const char *p = tcp_recs, *end = p + tcp_len;
+
+	while (p < end) {
 		struct st_rec_hdr hdr;
 		struct st_reqsk_rec rq;
 
 		if ((size_t)(end - p) < sizeof(hdr))
-			goto out;
+			return -EINVAL;
 		memcpy(&hdr, p, sizeof(hdr));
 		if (hdr.len < sizeof(hdr) || hdr.len > (size_t)(end - p))
-			goto out;
+			return -EINVAL;
 		if (hdr.type == ST_REC_REQSK && hdr.len == sizeof(rq)) {
 			memcpy(&rq, p, sizeof(rq));
 			for (size_t i = 0; i < snap->n_listeners; i++) {
@@ -464,10 +509,8 @@ int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 				if (l->sk_id != rq.listener_id)
 					continue;
 				nh = realloc(l->half_open, (l->n_half_open + 1) * sizeof(*nh));
-				if (!nh) {
-					err = -ENOMEM;
-					goto out;
-				}
+				if (!nh)
+					return -ENOMEM;
 				l->half_open = nh;
 				h = &nh[l->n_half_open++];
 				fill_addr(&h->local, rq.family, rq.laddr, rq.lport);
@@ -479,16 +522,7 @@ int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 		p += hdr.len;
 	}
 
-	qsort(snap->fds, snap->n_fds, sizeof(*snap->fds), cmp_fd);
-	qsort(snap->listeners, snap->n_listeners, sizeof(*snap->listeners), cmp_listener);
-	qsort(snap->epolls, snap->n_epolls, sizeof(*snap->epolls), cmp_epoll);
-	err = 0;
-out:
-	free(pending_path);
-	free(acc.items);
-	if (err)
-		st_snapshot__free(snap);
-	return err;
+	return 0;
 }
 
 void st_snapshot__free(struct st_snapshot *snap)

@@ -91,6 +91,10 @@ void snapshot_taker__close(struct snapshot_taker *t);
  * live path and for tests. Returns 0 or -EINVAL on a malformed record. */
 int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 		       size_t file_len, const void *tcp_recs, size_t tcp_len);
+/* Adds iter/tcp request-socket records to the listeners they belong to.
+ * Returns 0, -EINVAL on a malformed record, or -ENOMEM. */
+int st_snapshot__add_half_open(struct st_snapshot *snap, const void *tcp_recs,
+			       size_t tcp_len);
 void st_snapshot__free(struct st_snapshot *snap);
 /* Deep copy; returns 0 or -ENOMEM. */
 int st_snapshot__copy(struct st_snapshot *dst, const struct st_snapshot *src);

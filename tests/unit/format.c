@@ -103,7 +103,7 @@ static void test_parse(void)
 	char bad[sizeof(recs)];
 
 	recs.item = (struct st_epitem_rec){ .hdr = { ST_REC_EPITEM, sizeof(recs.item) },
-					    .epfd = 5, .fd = 3, .events = EPOLLIN, .ready = 1,
+					    .fd = 3, .events = EPOLLIN, .ready = 1,
 					    .ep_id = 0xabc };
 	recs.ep = (struct st_fd_rec){ .hdr = { ST_REC_FD, sizeof(recs.ep) }, .fd = 5,
 				      .kind = ST_FD_EPOLL, .obj_id = 0xabc };
