@@ -9,7 +9,7 @@
 #
 # The exit code is the guest's, parsed from its VMTEST-EXIT=<rc> line; 124
 # when the VM ran past VMTEST_TIMEOUT, 125 when it ended without the line
-# (panic, init died, qemu failed).
+# (panic, init died, qemu failed). The verdict also goes to LOG_DIR/boot.txt.
 #
 # Environment: VMTEST_TIMEOUT (seconds, default 300), VMTEST_MEM (2G),
 # VMTEST_SMP (2), VMTEST_APPEND (more kernel parameters), VMTEST_VERBOSE=1
@@ -29,6 +29,9 @@ serial_log=$logdir/serial.log
 guest_log=$logdir/guest.log
 : >"$serial_log"
 : >"$guest_log"
+: >"$logdir/boot.txt"
+# verdict: one line to stderr and to boot.txt for run.sh
+verdict() { log "$release: $1"; echo "$1" >"$logdir/boot.txt"; }
 
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (package qemu-system-x86)"
 timeout_s=${VMTEST_TIMEOUT:-300}
@@ -64,20 +67,22 @@ fi
 set -e
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
-marker() { tr -d '\r' <"$1" | grep -a -o 'VMTEST-EXIT=[0-9]*' | tail -n1 | cut -d= -f2; }
+marker() { tr -d '\r' <"$1" | { grep -a -o 'VMTEST-EXIT=[0-9]*' || true; } | tail -n1 | cut -d= -f2; }
 rc=$(marker "$guest_log")
 [[ -n $rc ]] || rc=$(marker "$serial_log")
 
 if [[ $qemu_rc == 124 || $qemu_rc == 137 ]]; then
-	log "$release: timed out after ${timeout_s}s (console: $serial_log)"
+	verdict "timed out after ${timeout_s}s (console: $serial_log)"
 	exit 124
 fi
 if [[ -z $rc ]]; then
 	why="no VMTEST-EXIT line"
-	grep -aq 'Kernel panic' "$serial_log" && why="kernel panic: $(tr -d '\r' <"$serial_log" | grep -a -m1 -o 'Kernel panic.*')"
+	if grep -aq 'Kernel panic' "$serial_log"; then
+		why="kernel panic: $(tr -d '\r' <"$serial_log" | grep -a -m1 -o 'Kernel panic.*' || true)"
+	fi
 	((qemu_rc)) && why+=", qemu exit $qemu_rc"
-	log "$release: $why (console: $serial_log)"
+	verdict "$why (console: $serial_log)"
 	exit 125
 fi
-log "$release: guest exit $rc after ${elapsed}s"
+verdict "guest exit $rc after ${elapsed}s"
 exit "$rc"

@@ -7,6 +7,7 @@ VMTEST_CACHE=${VMTEST_CACHE:-$REPO_ROOT/.cache/vmtest}
 
 # Host tools the matrix needs. Checked by dpkg status, so a warm machine
 # never touches the network for this.
+# shellcheck disable=SC2034  # used by the scripts that source this file
 VMTEST_HOST_PKGS=(qemu-system-x86 busybox-static cpio kmod xz-utils zstd
                   iproute2 nftables bpftool clang llvm libbpf-dev libelf-dev
                   zlib1g-dev gcc make)

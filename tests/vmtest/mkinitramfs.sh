@@ -15,8 +15,8 @@
 #   BIN...          extra host programs, copied with their shared libraries.
 #                   One under the repo lands at the same place under /work
 #                   (repo/.output/socktrace -> /work/.output/socktrace), any
-#                   other at its host path; each is also linked into
-#                   /usr/local/bin so it is on PATH.
+#                   other at its host path (under /tmp or /run: /opt/vmtest/);
+#                   each is also linked into /usr/local/bin so it is on PATH.
 #
 # The guest has busybox for the basics and host copies of bash, ip, ss,
 # nstat, tc, nft, bpftool and kmod (modprobe), each with the libraries ldd
@@ -103,19 +103,31 @@ for bin in "${bins[@]}"; do
 	abs=$(cd "$(dirname "$bin")" && pwd -P)/$(basename "$bin")
 	case $abs in
 	"$REPO_ROOT"/*) dst=/work/${abs#"$REPO_ROOT"/} ;;
+	# /init mounts over these; keep the program visible
+	/tmp/* | /run/* | /var/tmp/* | /var/run/* | /dev/* | /proc/* | /sys/*)
+		dst=/opt/vmtest/${abs##*/} ;;
 	*) dst=$abs ;;
 	esac
 	copy_prog "$abs" "$dst"
 	[[ $dst == /usr/local/bin/* ]] || ln -sf "$dst" "$root/usr/local/bin/$(basename "$dst")"
 done
 
-# busybox fills in whatever the host programs above did not provide
+# busybox fills in whatever the host programs above did not provide. Its
+# applets must not shadow them on PATH, and /bin/sh is bash: busybox sh runs
+# its own applets (ip, ...) before searching PATH.
 copy_file "$(command -v busybox)" /usr/bin/busybox
+ln -s bash "$root/usr/bin/sh"
+declare -A have_prog=()
+for prog in "${HOST_PROGS[@]}" modprobe insmod rmmod lsmod modinfo depmod; do
+	have_prog[$prog]=1
+done
+for bin in "${bins[@]}"; do
+	have_prog[${bin##*/}]=1
+done
 while read -r applet; do
 	applet=${applet#/}
 	dst=$root/$applet
-	[[ -e $dst || -L $dst ]] && continue
-	mkdir -p "$(dirname "$dst")"
+	[[ -e $dst || -L $dst || -n ${have_prog[${applet##*/}]:-} ]] && continue
 	ln -s /usr/bin/busybox "$dst"
 done < <(busybox --list-full)
 
