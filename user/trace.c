@@ -588,6 +588,47 @@ static int half_open_eq(const struct st_listener *a, const struct st_listener *b
 	return 1;
 }
 
+static int fd_same(const struct st_fd *f, const struct st_fd *o)
+{
+	return f->fd == o->fd && f->kind == o->kind && f->state == o->state &&
+	       f->family == o->family && f->sock_type == o->sock_type &&
+	       addr_eq(&f->local, &o->local) && addr_eq(&f->remote, &o->remote) &&
+	       f->rx_queue == o->rx_queue && f->tx_queue == o->tx_queue &&
+	       f->drops == o->drops && f->ino == o->ino && f->obj_id == o->obj_id &&
+	       path_eq(f->path, o->path);
+}
+
+static int listener_same(const struct st_listener *l, const struct st_listener *o)
+{
+	return l->fd == o->fd && l->family == o->family && addr_eq(&l->local, &o->local) &&
+	       l->syn_queue == o->syn_queue && l->accept_queue == o->accept_queue &&
+	       l->accept_max == o->accept_max && l->drops == o->drops &&
+	       l->sk_id == o->sk_id && half_open_eq(l, o);
+}
+
+int trace_snapshot_same(const struct st_snapshot *a, const struct st_snapshot *b)
+{
+	if (a->pid != b->pid || strncmp(a->comm, b->comm, sizeof(a->comm)) ||
+	    a->n_fds != b->n_fds || a->n_listeners != b->n_listeners ||
+	    a->n_epolls != b->n_epolls)
+		return 0;
+	for (size_t i = 0; i < a->n_fds; i++)
+		if (!fd_same(&a->fds[i], &b->fds[i]))
+			return 0;
+	for (size_t i = 0; i < a->n_listeners; i++)
+		if (!listener_same(&a->listeners[i], &b->listeners[i]))
+			return 0;
+	for (size_t i = 0; i < a->n_epolls; i++) {
+		const struct st_epoll *x = &a->epolls[i], *y = &b->epolls[i];
+
+		if (x->fd != y->fd || x->ep_id != y->ep_id ||
+		    !ep_list_eq(x->interest, x->n_interest, y->interest, y->n_interest) ||
+		    !ep_list_eq(x->ready, x->n_ready, y->ready, y->n_ready))
+			return 0;
+	}
+	return 1;
+}
+
 static void put_ep_list(struct buf *b, const struct st_ep_entry *l, size_t n)
 {
 	int32_t prev = 0;

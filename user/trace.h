@@ -56,6 +56,10 @@ uint64_t trace_writer__bytes(const struct trace_writer *w); /* on disk */
 /* Flushes the last chunk and closes; accepts NULL. Returns 0 or -errno. */
 int trace_writer__close(struct trace_writer *w);
 
+/* 1 when the snapshots hold the same state (time_ns aside): the recorder
+ * skips a snapshot that repeats the last one it wrote. */
+int trace_snapshot_same(const struct st_snapshot *a, const struct st_snapshot *b);
+
 enum trace_rec_kind {
 	TRACE_REC_EVENT = 1,
 	TRACE_REC_SNAPSHOT = 2,

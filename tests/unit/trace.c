@@ -809,31 +809,54 @@ static void test_file_policy(void)
 	trace_reader__close(NULL);
 }
 
-/* Seeds for the fuzzer: small valid traces and a few broken ones. */
+static void write_seed(const char *dir, const char *name, uint8_t mode, const uint8_t *a,
+		       size_t a_len, const uint8_t *b, size_t b_len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		return;
+	fwrite(&mode, 1, 1, f);
+	fwrite(a, 1, a_len, f);
+	fwrite(b, 1, b_len, f);
+	fclose(f);
+}
+
+/* Seeds for the fuzzer (tests/fuzz/fuzz_trace.c): whole files behind a 0
+ * byte, and the decompressed first chunk behind 1 and its record count - 1. */
 static int write_corpus(const char *dir)
 {
-	char path[512], src[256];
+	static const unsigned int n[] = { 5, 30, 120 };
+	char src[256], name[64];
 	size_t len;
 	uint8_t *buf;
-	FILE *f;
 
 	tmp_path(src, sizeof(src), "seed.st");
 	for (int i = 0; i < 3; i++) {
-		unsigned int n[] = { 5, 30, 120 };
+		size_t hl, comp_len;
+		uLongf raw_len;
+		uint8_t *raw, count;
 
 		if (write_recording(src, n[i], i + 3, 7 + i))
 			return 1;
 		buf = slurp(src, &len);
-		snprintf(path, sizeof(path), "%s/seed-%u.st", dir, n[i]);
-		f = fopen(path, "wb");
-		fwrite(buf, 1, len, f);
-		fclose(f);
-		if (i == 1) {
-			snprintf(path, sizeof(path), "%s/seed-cut.st", dir);
-			f = fopen(path, "wb");
-			fwrite(buf, 1, len * 2 / 3, f);
-			fclose(f);
+		snprintf(name, sizeof(name), "file-%u", n[i]);
+		write_seed(dir, name, 0, buf, len, NULL, 0);
+		if (i == 1)
+			write_seed(dir, "file-cut", 0, buf, len * 2 / 3, NULL, 0);
+		hl = buf[10] | buf[11] << 8;
+		comp_len = buf[hl + 8] | buf[hl + 9] << 8;
+		raw_len = buf[hl + 12] | buf[hl + 13] << 8;
+		count = (uint8_t)(buf[hl + 16] - 1);
+		raw = malloc(raw_len);
+		if (uncompress(raw, &raw_len, buf + hl + 28, comp_len) == Z_OK) {
+			snprintf(name, sizeof(name), "chunk-%u", n[i]);
+			write_seed(dir, name, 1, &count, 1, raw, raw_len);
 		}
+		free(raw);
 		free(buf);
 	}
 	free_expect();
