@@ -43,7 +43,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps clean test unit vmlinux install uninstall bench
+.PHONY: all deps clean test unit vmlinux install uninstall bench demo
 
 all: deps $(APP)
 
@@ -70,6 +70,10 @@ $(OUTPUT)/%.o: %.c $(BPF_SKELS) $(wildcard user/*.h ui/*.h bpf/socktrace.h) | $(
 $(APP): $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# The quick start's main job: a built-in server overflowing its backlog.
+demo: all
+	./$(APP) --demo
 
 vmlinux:
 	$(call msg,GEN,$(VMLINUX))

@@ -29,7 +29,7 @@ set -euo pipefail
 # built in (modules.builtin) needs no file.
 DEFAULT_MODULES=(veth nf_tables nft_ct nft_reject_inet nft_limit sch_netem
                  inet_diag tcp_diag udp_diag unix_diag raw_diag)
-HOST_PROGS=(bash ip ss nstat tc nft bpftool kmod)
+HOST_PROGS=(bash ip ss nstat tc nft bpftool kmod jq bc setpriv)
 
 kdir="" out="" tree="" cmd="" modules=("${DEFAULT_MODULES[@]}") bins=()
 read -r -a extra_modules <<<"${VMTEST_MODULES:-}"
