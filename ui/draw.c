@@ -382,6 +382,14 @@ static const char *tier_short(unsigned int tier)
 	}
 }
 
+/* Short labels for the header, by enum st_hook (the full names and the
+ * reasons are in --probe). */
+static const char *const hook_short[ST_HOOK_COUNT] = {
+	[ST_HOOK_CONNECT] = "connect",	   [ST_HOOK_ACCEPT] = "accept",
+	[ST_HOOK_SYN_QUEUE] = "synq",	   [ST_HOOK_ACCEPT_QUEUE] = "acceptq",
+	[ST_HOOK_EPOLL] = "epoll",	   [ST_HOOK_STATE] = "state",
+};
+
 static void draw_header(struct tui *t)
 {
 	struct st_model *m = &t->model;
@@ -425,12 +433,13 @@ static void draw_header(struct tui *t)
 	if (hooks) {
 		put(A_NORMAL, "hooks:", COLS);
 		for (int i = 0; i < ST_HOOK_COUNT; i++)
-			putf(A_NORMAL, COLS, " %s=%s", hooks[i].hook ? hooks[i].hook : "?",
-			     tier_short(hooks[i].tier));
+			putf(hooks[i].tier == ST_TIER_NONE ? fill_attr(t, ST_FILL_FULL) : A_NORMAL,
+			     COLS, " %s=%s", hook_short[i], tier_short(hooks[i].tier));
 	} else if (t->replay && t->trace_hdr) {
-		put(A_NORMAL, "recorded hook tiers:", COLS);
+		put(A_NORMAL, "recorded with hooks:", COLS);
 		for (int i = 0; i < ST_HOOK_COUNT; i++)
-			putf(A_NORMAL, COLS, " %s", tier_short(t->trace_hdr->hook_tier[i]));
+			putf(A_NORMAL, COLS, " %s=%s", hook_short[i],
+			     tier_short(t->trace_hdr->hook_tier[i]));
 	} else {
 		putf(t->color ? COLOR_PAIR(PAIR_FILLING) : A_BOLD, COLS,
 		     "events off: %s; queues and epoll lists from snapshots only",

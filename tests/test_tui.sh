@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The live UI end to end, through a real terminal: tmux runs socktrace on a
+# test server in a netns made here; capture-pane is compared with ss; keys,
+# resize, target exit, Ctrl-C/SIGTERM (terminal restored, exit 0), and a
+# process name carrying an escape sequence.
+. "$(dirname "$0")/lib.sh"
+require_root
+command -v tmux >/dev/null || { skip tui "tmux not installed"; finish; }
+
+NS=ui$$a
+S=socktrace-ui$$
+netns_new "$NS"
+trap 'tmux kill-session -t "$S" 2>/dev/null; cleanup' EXIT
+
+# The pane runs socktrace, then reports its exit status and the terminal
+# modes, then waits to be read.
+cat >"$TMP/run.sh" <<EOF
+#!/bin/bash
+sh -c 'echo \$\$ >"$TMP/st.pid"; exec "\$0" "\$@"' "$SOCKTRACE" "\$@"
+echo "EXIT=\$?"
+echo "MODES: \$(stty -a | tr ' ;' '\n\n' | grep -xE -- '-?(icanon|echo|isig|icrnl|opost)' | tr '\n' ' ')"
+sleep 600
+EOF
+
+screen() { tmux capture-pane -p -t "$S"; }
+keys() { tmux send-keys -t "$S" "$@"; sleep 0.3; }
+# wait_screen SECONDS REGEX: until the pane shows REGEX
+wait_screen() { wait_for "$1" bash -c "tmux capture-pane -p -t '$S' | grep -qE -- '$2'"; }
+tui_start() {
+	tmux kill-session -t "$S" 2>/dev/null
+	rm -f "$TMP/st.pid"
+	tmux new-session -d -s "$S" -x 100 -y 30 "bash $TMP/run.sh $*"
+	wait_for 5 test -s "$TMP/st.pid"
+}
+# terminal_sane NAME: exit 0, and the pane's terminal is back in cooked mode
+terminal_sane() {
+	wait_screen 5 '^EXIT=' || { fail "$1: exits" "no EXIT line: $(screen | tail -5)"; return; }
+	check_eq "$1: exit status" "$(screen | grep -oE '^EXIT=[0-9]+')" "EXIT=0"
+	modes=$(screen | grep '^MODES:')
+	check_match "$1: icanon restored" '(^| )icanon( |$)' "$modes"
+	check_match "$1: echo restored" '(^| )echo( |$)' "$modes"
+	check_match "$1: isig restored" '(^| )isig( |$)' "$modes"
+	tput_ok=1
+	grep -q 'needs at least' <<<"$(screen)" && tput_ok=0
+	check_eq "$1: screen cleared of the UI" "$tput_ok" 1
+}
+
+server() {
+	SRV_OUT=$TMP/server.$RANDOM
+	ip netns exec "$NS" "$TB/ui_server" "$@" >"$SRV_OUT" &
+	SRV=$!
+	_pids+=("$SRV")
+	wait_for 5 grep -q '^ready' "$SRV_OUT" || { fail "server start" "no ready line: $*"; finish; }
+}
+
+# --- a full accept queue and a held SYN queue, against ss ------------------
+server --listen 127.0.0.1:8080 --backlog 5 --listen 127.0.0.1:8081 --epoll 4:2
+ip netns exec "$NS" "$TB/snap_client" 127.0.0.1 8080 12 120 >/dev/null &
+_pids+=($!)
+wait_for 5 bash -c "ip netns exec $NS ss -lnt 'sport = :8080' | awk 'NR==2 && \$2 == 6 {ok=1} END {exit !ok}'"
+ip netns exec "$NS" nft -f - <<'EOF'
+table inet socktrace_ui_test {
+	chain out {
+		type filter hook output priority 0;
+		tcp dport 8081 tcp flags & (syn | ack) == ack drop
+	}
+}
+EOF
+ip netns exec "$NS" "$TB/snap_client" 127.0.0.1 8081 7 120 >/dev/null &
+_pids+=($!)
+wait_for 5 bash -c "[ \$(ip netns exec $NS ss -Htn state syn-recv 'sport = :8081' | wc -l) -eq 7 ]"
+
+tui_start -p "$SRV"
+wait_screen 5 'ACCEPT' || fail "ui starts" "$(screen | head -5)"
+sleep 0.5
+scr=$(screen)
+ss_q=$(ip netns exec "$NS" ss -lnt 'sport = :8080' | awk 'NR==2 { print $2 "/" $3 }')
+ui_q=$(grep '127\.0\.0\.1:8080 ' <<<"$scr" | grep -oE 'ACCEPT \[[# ]*\] +[0-9]+/[0-9]+' | awk '{ print $NF }')
+check_eq "accept queue on screen == ss Recv-Q/Send-Q" "$ui_q" "$ss_q"
+check_match "full queue marked FULL" '127\.0\.0\.1:8080 .*FULL' "$scr"
+ss_syn=$(ip netns exec "$NS" ss -Htn state syn-recv 'sport = :8081' | wc -l)
+ui_syn=$(grep '127\.0\.0\.1:8081 ' <<<"$scr" | grep -oE 'SYN \[[# ]*\] +[0-9]+/' | grep -oE '[0-9]+/' | tr -d /)
+check_eq "SYN queue on screen == ss SYN-RECV count" "$ui_syn" "$ss_syn"
+# Clients retry their dropped SYNs, so the counter moves now and then: read
+# it on both sides of a refresh until it holds still.
+shown=x drops=y
+for try in 1 2 3 4 5 6 7 8 9 10; do
+	before=$(nstat_get "$NS" TcpExtListenDrops)
+	sleep 0.3
+	shown=$(screen | grep -A1 '127\.0\.0\.1:8080 ' | grep -oE 'drops [0-9]+' | awk '{print $2}')
+	drops=$(nstat_get "$NS" TcpExtListenDrops)
+	[ "$before" == "$drops" ] && [ "$shown" == "$drops" ] && break
+done
+check_eq "drops on screen == nstat TcpExtListenDrops" "$shown" "$drops"
+check_match "headline explains the full queue" 'accept queue of 127\.0\.0\.1:8080 full' "$scr"
+check_match "header names the process" "pid $SRV ui_server" "$scr"
+check_match "epoll row with ready fds marked" 'watch 4 +ready 2' "$scr"
+
+# --- keys ------------------------------------------------------------------------
+keys '?'
+check_match "? shows help" 'socktrace keys' "$(screen)"
+keys Escape
+check "Esc closes help" bash -c "! tmux capture-pane -p -t '$S' | grep -q 'socktrace keys'"
+keys e
+check_match "e explains the selected listener" 'Listening socket 127\.0\.0\.1:8080 \(fd [0-9]+\)' "$(screen)"
+# the popup's text, lines joined without the box's borders
+check_match "explain gives the cause" 'not calling accept\(\) fast enough' \
+	"$(screen | sed -n 's/^.*│ \(.*\)│.*$/\1/p' | tr -s ' \n' ' ')"
+keys Escape
+keys Tab e
+check_match "Tab then e explains the epoll fd" 'epoll fd [0-9]+ watches 4 fds' "$(screen)"
+keys Escape
+keys Tab
+keys s
+check_match "s sorts the fd table by type" 'File descriptors \([0-9]+\) +sort: type' "$(screen)"
+keys s s s s s s
+check_match "s cycles back to fd" 'File descriptors \([0-9]+\) +sort: fd' "$(screen)"
+# the 4th row is selected after three moves down (reverse video in the capture)
+keys j j j
+sel=$(tmux capture-pane -p -e -t "$S" | grep $'\e\\[7m' | sed 's/\x1b\[[0-9;]*m//g' | grep -E '^ +[0-9]+ ' | head -1)
+want=$(screen | sed -n '/FD TYPE/,$p' | sed -n 5p)
+check_eq "arrows/j move the selection" "$(awk '{print $1}' <<<"$sel")" "$(awk '{print $1}' <<<"$want")"
+keys / p i p e Enter
+scr=$(screen)
+check_match "/ filters the fd table" 'File descriptors \([0-9]+ of [0-9]+\).*filter: pipe' "$scr"
+rows=$(sed -n '/FD TYPE/,/Events/p' <<<"$scr" | sed '1d;$d' | grep -E '^ +[0-9]+ ')
+check_eq "only pipes listed" "$(grep -vc ' pipe' <<<"$rows")" 0
+check "some pipes listed" grep -q pipe <<<"$rows"
+keys Escape
+check_match "Esc clears the filter" 'File descriptors \([0-9]+\) ' "$(screen)"
+keys p
+check_match "p pauses" 'PAUSED' "$(screen)"
+keys p
+check "p resumes" bash -c "! tmux capture-pane -p -t '$S' | grep -q PAUSED"
+
+# --- resize -------------------------------------------------------------------------
+tmux resize-window -t "$S" -x 70 -y 20
+sleep 0.5
+check_match "below 80x24: a clear message" 'terminal is 70x20: socktrace needs at least 80x24' "$(screen)"
+tmux resize-window -t "$S" -x 120 -y 40
+sleep 0.5
+scr=$(screen)
+check_match "resize back redraws" '127\.0\.0\.1:8080 .*ACCEPT' "$scr"
+check_eq "full width used" "$(grep -c 'Listeners' <<<"$scr")" 1
+
+# --- the target exits: last state kept with a banner until q ------------------------
+kill "$SRV"
+wait_screen 5 "process $SRV exited" && pass "exit banner" || fail "exit banner" "$(screen | head -4)"
+check_match "last state kept" '127\.0\.0\.1:8080 .*ACCEPT' "$(screen)"
+keys q
+terminal_sane "q after target exit"
+
+# --- Ctrl-C and SIGTERM -----------------------------------------------------------------
+server --listen 127.0.0.1:8090 --epoll 2:1
+tui_start -p "$SRV"
+wait_screen 5 '127\.0\.0\.1:8090' || fail "ui starts again" "$(screen | head -5)"
+tmux send-keys -t "$S" C-c
+terminal_sane "Ctrl-C"
+
+tui_start -p "$SRV"
+wait_screen 5 '127\.0\.0\.1:8090' || fail "ui starts again" "$(screen | head -5)"
+kill -TERM "$(cat "$TMP/st.pid")"
+terminal_sane "SIGTERM"
+kill "$SRV"
+
+# --- an escape sequence in the process name stays text -----------------------------------
+server --name $'\e[31mevil' --listen 127.0.0.1:8091
+tui_start -p "$SRV"
+wait_screen 5 '127\.0\.0\.1:8091' || fail "ui on evil name" "$(screen | head -3)"
+scr=$(screen)
+check_match "name shown escaped" "pid $SRV "'\\x1b\[31mevil' "$scr"
+raw=$(tmux capture-pane -p -e -t "$S" | head -1)
+if grep -aq $'\e\\[31m' <<<"$raw"; then fail "no raw escape from the name" "$raw"; else pass "no raw escape from the name"; fi
+keys q
+terminal_sane "q"
+kill "$SRV"
+
+# --- events, when the event engine is there -------------------------------------------------
+server --listen 127.0.0.1:8092 --backlog 4 --accept-every 20
+tui_start -p "$SRV"
+wait_screen 5 '127\.0\.0\.1:8092' || fail "ui with events" "$(screen | head -3)"
+if screen | grep -q 'events off'; then
+	skip "events in the UI" "$(screen | grep -o 'events off:[^;]*')"
+else
+	ip netns exec "$NS" "$TB/snap_client" 127.0.0.1 8092 20 5 >/dev/null &
+	_pids+=($!)
+	wait_screen 8 ' accept +fd' && pass "accept events listed" || fail "accept events listed" "$(screen | tail -12)"
+	wait_screen 5 'wait p50 [0-9.]+ [mun]?s p99' && pass "accept wait percentiles" ||
+		fail "accept wait percentiles" "$(screen | grep -A1 8092)"
+	keys Tab Tab Tab / a c c e p t Enter
+	rows=$(screen | sed -n '/Events/,$p' | grep -E '^ +[+-][0-9]')
+	check_eq "event filter keeps accept rows only" "$(grep -vc ' accept' <<<"$rows")" 0
+fi
+keys q
+terminal_sane "q with events"
+
+finish
