@@ -101,7 +101,8 @@ check_eq "epoll fd typed" "$(jq -r ".fds[] | select(.fd == $epfd) | .type" <<<"$
 kill "$SRV"
 
 # --- other kinds: IPv6 listener, UDP with queued datagrams, unix, pipe, file
-server --listen6 8082 --udp 9000:3 --unix "$TMP/sock" --pipe x --file /etc/hostname
+echo data >"$TMP/regular file"
+server --listen6 8082 --udp 9000:3 --unix "$TMP/sock" --pipe x --file "$TMP/regular file"
 json=$(snap)
 fd6=$(srv_get listen6)
 check_eq "ipv6 listener" "$(jq -r ".listeners[] | select(.fd == $fd6) | .family + \" \" + .local" <<<"$json")" "ipv6 [::1]:8082"
@@ -113,7 +114,7 @@ check_eq "udp rx_queue == ss Recv-Q" "$(jq -r ".fds[] | select(.fd == $ufd) | .r
 [ "${ss_udp:-0}" -gt 0 ] && pass "udp datagrams queued ($ss_udp bytes)" || fail "udp queued" "ss shows $ss_udp"
 check_eq "unix fd" "$(jq -r ".fds[] | select(.fd == $(srv_get unix)) | .type + \" \" + .state" <<<"$json")" "unix LISTEN"
 check_eq "pipe fd" "$(jq -r ".fds[] | select(.fd == $(srv_get pipe)) | .type" <<<"$json")" pipe
-check_eq "file fd with path" "$(jq -r ".fds[] | select(.fd == $(srv_get file)) | .type + \" \" + .path" <<<"$json")" "file /etc/hostname"
+check_eq "file fd with path" "$(jq -r ".fds[] | select(.fd == $(srv_get file)) | .type + \" \" + .path" <<<"$json")" "file $TMP/regular file"
 # Every fd in /proc/PID/fd is in the table, no more, no less.
 check_eq "fd set == /proc/PID/fd" "$(jq -r '.fds[].fd' <<<"$json" | sort -n | tr '\n' ' ')" \
 	"$(ls "/proc/$SRV/fd" | sort -n | tr '\n' ' ')"
