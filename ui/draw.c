@@ -100,6 +100,17 @@ static void putf(attr_t a, int maxx, const char *fmt, ...)
 	put(a, buf, maxx);
 }
 
+/* Listeners, epoll and fds change with snapshots; the log with events. */
+static uint64_t snapshot_version(struct tui *t)
+{
+	return t->model.snap_count;
+}
+
+static uint64_t events_version(struct tui *t)
+{
+	return t->model.events_total;
+}
+
 /* ---- listeners ----------------------------------------------------------- */
 
 static size_t listeners_count(struct tui *t)
@@ -292,7 +303,9 @@ const struct tui_panel_ops tui_panel_ops[TUI_PANEL_COUNT] = {
 		.count = listeners_count,
 		.row_text = listener_text,
 		.draw_row = listener_draw,
+		.version = snapshot_version,
 		.compare = listener_cmp,
+		.source_sorted_by = ST_LISTENER_SORT_FD,
 		.n_sorts = ST_LISTENER_SORT_COUNT,
 		.sort_name = st_listener_sort_name,
 	},
@@ -302,6 +315,8 @@ const struct tui_panel_ops tui_panel_ops[TUI_PANEL_COUNT] = {
 		.count = epoll_count,
 		.row_text = epoll_text,
 		.draw_row = epoll_draw,
+		.version = snapshot_version,
+		.source_sorted_by = -1,
 	},
 	[TUI_FDS] = {
 		.title = "File descriptors",
@@ -309,7 +324,9 @@ const struct tui_panel_ops tui_panel_ops[TUI_PANEL_COUNT] = {
 		.count = fds_count,
 		.row_text = fd_text,
 		.header = fd_header,
+		.version = snapshot_version,
 		.compare = fd_cmp,
+		.source_sorted_by = ST_FD_SORT_FD,
 		.n_sorts = ST_FD_SORT_COUNT,
 		.sort_name = st_fd_sort_name,
 	},
@@ -318,6 +335,8 @@ const struct tui_panel_ops tui_panel_ops[TUI_PANEL_COUNT] = {
 		.item_lines = 1,
 		.count = events_count,
 		.row_text = event_text,
+		.version = events_version,
+		.source_sorted_by = -1,
 	},
 };
 
@@ -360,11 +379,16 @@ void tui_panels_refresh(struct tui *t)
 		const struct tui_panel_ops *o = p->ops;
 		int rows_h = p->h - 1 - (o->header ? 1 : 0);
 
-		if (p->built_gen != t->model.generation || p->built_sort != p->sort ||
+		uint64_t version = o->version(t);
+
+		if (p->built_gen != version || p->built_sort != p->sort ||
 		    strcmp(p->built_filter, p->filter)) {
-			st_rows__build(&p->rows, o->count(t), t, o->row_text, p->filter,
-				       o->compare, p->sort);
-			p->built_gen = t->model.generation;
+			/* snapshots come in fd order: no sort needed for that */
+			st_row_cmp_fn cmp = p->sort == o->source_sorted_by ? NULL : o->compare;
+
+			st_rows__build(&p->rows, o->count(t), t, o->row_text, p->filter, cmp,
+				       p->sort);
+			p->built_gen = version;
 			p->built_sort = p->sort;
 			memcpy(p->built_filter, p->filter, sizeof(p->filter));
 		}
@@ -426,6 +450,9 @@ static void draw_header(struct tui *t)
 	}
 	if (!t->replay)
 		putf(A_NORMAL, COLS, "  %u ms", t->env->interval_ms);
+	if (!t->replay && t->snap_period_ns > (uint64_t)t->env->interval_ms * 1000000ull)
+		putf(A_NORMAL, COLS, " (snapshots %llu ms)",
+		     (unsigned long long)(t->snap_period_ns / 1000000ull));
 
 	move(1, 0);
 	if (t->events)

@@ -484,12 +484,17 @@ static void on_event(const struct st_event *e, void *ctx)
 static int take_snapshot(struct tui *t)
 {
 	struct st_snapshot snap;
-	uint64_t t0 = st_now_ns();
+	uint64_t t0 = st_now_ns(), cost;
 	int err;
 
 	err = snapshot_taker__take(t->taker, &snap);
+	cost = st_now_ns() - t0;
 	t->snaps++;
-	t->snap_ns_total += st_now_ns() - t0;
+	t->snap_ns_total += cost;
+	t->snap_cost_ns = t->snaps == 1 ? cost : 0.8 * t->snap_cost_ns + 0.2 * cost;
+	t->snap_period_ns = (uint64_t)t->env->interval_ms * NS_PER_MS;
+	if (10 * t->snap_cost_ns > t->snap_period_ns)
+		t->snap_period_ns = (uint64_t)(10 * t->snap_cost_ns);
 	if (err == -ESRCH || (!err && !snap.n_fds && !st_pid_alive(t->model.pid))) {
 		if (!err)
 			st_snapshot__free(&snap);
@@ -528,7 +533,7 @@ static void tui_loop_live(struct tui *t)
 			}
 			if (!st_pid_alive(t->model.pid))
 				st_model__set_gone(&t->model, now);
-			next_snap = now + interval;
+			next_snap = now + (t->snap_period_ns ? t->snap_period_ns : interval);
 		}
 		if (!t->paused)
 			st_model__tick(&t->model, now);
@@ -772,6 +777,8 @@ int tui_replay(const struct st_env *env, struct trace_reader *r)
 				if (t->trace_hdr)
 					memcpy(t->model.comm, t->trace_hdr->comm, sizeof(t->model.comm));
 				t->replay_done = 0;
+				for (int i = 0; i < TUI_PANEL_COUNT; i++)
+					t->panels[i].built_gen = (uint64_t)-1;
 				vt = target;
 			} else {
 				read_stderr_pipe(t);

@@ -48,7 +48,10 @@ struct tui_panel_ops {
 	void (*draw_row)(struct tui *t, size_t idx, int y, int width, int selected);
 	/* column headings, NULL for none */
 	const char *(*header)(struct tui *t, char *buf, size_t len);
+	/* changes whenever the rows may have: rows are rebuilt only then */
+	uint64_t (*version)(struct tui *t);
 	st_row_cmp_fn compare; /* NULL: source order */
+	int source_sorted_by;  /* the sort key the source is already in, or -1 */
 	int n_sorts;
 	const char *(*sort_name)(int key);
 };
@@ -94,6 +97,11 @@ struct tui {
 	double speed;
 	uint64_t replay_end_ns; /* last record time seen */
 	int replay_done;
+
+	/* Snapshots of a process with many fds take tens of ms of kernel time:
+	 * the period stretches so they use at most ~10% of a core. */
+	uint64_t snap_period_ns;
+	double snap_cost_ns; /* moving average */
 
 	/* frame statistics (SOCKTRACE_TUI_STATS) */
 	uint64_t frames, frame_ns_total, frame_ns_max;
