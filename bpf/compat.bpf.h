@@ -52,4 +52,43 @@ static __always_inline void read_addrs(__u8 *laddr, __u8 *raddr, __u16 family,
 	}
 }
 
+/*
+ * 6.10 ("net: change proto and proto_ops accept type", 92ef0fd55ac8) folded
+ * inet_csk_accept()'s (int flags, int *err, bool kern) into one
+ * struct proto_accept_arg *. The flavour lets the check build against any
+ * vmlinux.h; fexit programs pick their prototype with it at load time.
+ */
+struct proto_accept_arg___x {
+	int flags;
+	int err;
+} __attribute__((preserve_access_index));
+
+static __always_inline int inet_csk_accept_has_arg_struct(void)
+{
+	return bpf_core_type_exists(struct proto_accept_arg___x);
+}
+
+/*
+ * 5.11 ("epoll: take epitem list out of struct file") replaced
+ * file->f_ep_links (a list_head) with file->f_ep (an hlist_head pointer) and
+ * epitem->fllink with an hlist_node. Only the newer layout is walked; on
+ * older kernels the epitems of a file are not found (0 returned).
+ */
+struct file___x {
+	struct hlist_head *f_ep;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct hlist_node *file_first_epitem_link(struct file *file)
+{
+	struct file___x *f = (void *)file;
+	struct hlist_head *head;
+
+	if (!bpf_core_field_exists(f->f_ep))
+		return NULL;
+	head = BPF_CORE_READ(f, f_ep);
+	if (!head)
+		return NULL;
+	return BPF_CORE_READ(head, first);
+}
+
 #endif

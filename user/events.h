@@ -35,11 +35,17 @@ typedef void (*st_event_fn)(const struct st_event *e, void *ctx);
 /* Loads and attaches the hook programs for process pid with the given mode.
  * Prints one clear line and returns -errno on failure. */
 int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode);
+/* Only event types whose bit (1u << enum st_event_type) is set are produced
+ * (in BPF, so filtered events cost no ring space); default: all. ST_EV_LOST
+ * is always reported. Returns 0 or -errno. */
+int event_source__set_filter(struct event_source *s, uint32_t type_mask);
 /* Waits up to timeout_ms (0: no wait) and calls fn for each event, in ring
  * order. Events the BPF side could not reserve come through as ST_EV_LOST
  * events (count = how many). Returns the number of events or -errno. */
 int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx);
-/* An fd that becomes readable when events are waiting (for poll()/select()). */
+/* An fd that becomes readable when events are waiting (for poll()/select()).
+ * Wake-ups are batched (ring over a threshold, or 20 ms since the last one),
+ * so also call event_source__poll() on your own tick (<= 100 ms). */
 int event_source__fd(const struct event_source *s);
 /* Total events lost so far (reported by the BPF side). */
 uint64_t event_source__lost(const struct event_source *s);

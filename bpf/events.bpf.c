@@ -1,0 +1,1415 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The event engine: hook programs for one target process, every tier of
+ * every hook in one object. User space (user/events.c) picks a tier per hook,
+ * switches the other programs off before load and tells these programs which
+ * tier emits what through hook_tier[] (rodata).
+ *
+ * Attribution never trusts the current task in softirq context: a socket is
+ * ours when it is in `listeners` or `socks` (seeded from a snapshot, then
+ * maintained from process-context events of the target), an epoll instance
+ * when it is in `epolls`.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "socktrace.h"
+#include "compat.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EPOLLIN 0x001
+#define EPOLLOUT 0x004
+#define EPOLLRDNORM 0x040
+#define EPOLLWRNORM 0x100
+#define EP_PRIVATE_BITS ((1u << 28) | (1u << 29) | (1u << 30) | (1u << 31))
+#define ECONNABORTED 103
+#define TCPF_SYN 0x02
+#define TCPF_ACK 0x10
+/* Epitems followed per socket file: more epoll instances than this watching
+ * one socket is unusual; the rest are not reported. */
+#define MAX_EPITEMS_PER_FILE 8
+
+/* TCP_* states come from vmlinux.h's enum. */
+
+#if defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define NR_close 57
+#define NR_connect 203
+#define NR_accept 202
+#define NR_accept4 242
+#define NR_listen 201
+#define NR_epoll_wait (-1)
+#define NR_epoll_pwait 22
+#define NR_epoll_pwait2 441
+#define NR_epoll_create (-1)
+#define NR_epoll_create1 20
+#else
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define NR_close 3
+#define NR_connect 42
+#define NR_accept 43
+#define NR_accept4 288
+#define NR_listen 50
+#define NR_epoll_wait 232
+#define NR_epoll_pwait 281
+#define NR_epoll_pwait2 441
+#define NR_epoll_create 213
+#define NR_epoll_create1 291
+#endif
+
+/* Hook indexes: keep in sync with enum st_hook in user/events.h. */
+#define HOOK_CONNECT 0
+#define HOOK_ACCEPT 1
+#define HOOK_SYN_QUEUE 2
+#define HOOK_ACCEPT_QUEUE 3
+#define HOOK_EPOLL 4
+#define HOOK_STATE 5
+#define HOOK_COUNT 6
+
+const volatile __u32 target_tgid = 0;
+/* enum st_tier per hook: which programs emit that hook's events. */
+const volatile __u8 hook_tier[HOOK_COUNT] = {};
+/* Wake the reader when this much data waits, or when the last wake-up is
+ * older than wakeup_interval_ns; otherwise BPF_RB_NO_WAKEUP. */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+const volatile __u64 wakeup_interval_ns = 20 * 1000 * 1000;
+
+/* Event types to emit (bit per enum st_event_type), set at run time. */
+__u32 type_mask = ~0u;
+__u64 last_wakeup_ns = 0;
+/* Number of entries in `listeners`: a cheap early exit for skb hooks. */
+__s64 listener_count = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+struct listener_state {
+	__u64 net;
+	__u64 last_drops; /* sk_drops when last looked at (64-bit for cmpxchg) */
+	__s32 fd;
+	__u32 last_synq;  /* SYN queue length at the last SYN */
+	__u16 port;
+	__u16 pad[3];
+};
+
+/* Listening sockets of the target, by struct sock address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct listener_state);
+} listeners SEC(".maps");
+
+/* Local port -> listener, to find the listener of a child socket or of an
+ * incoming skb (the net is checked after the lookup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} listen_ports SEC(".maps");
+
+#define SS_CHILD 0x1	       /* created from one of our listeners */
+#define SS_CONNECT_EMITTED 0x2 /* `connect` already sent */
+#define SS_ACCEPTED 0x4
+
+struct sock_state {
+	__u64 connect_ns; /* connect() started */
+	__u64 queued_ns;  /* child put on the accept queue */
+	__u64 listener;
+	__s32 fd;
+	__u32 flags;
+};
+
+/* Connections of the target (connected, accepted, or children of its
+ * listeners not yet accepted). LRU: a socket whose end we miss cannot leak
+ * a slot forever. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sock_state);
+} socks SEC(".maps");
+
+struct epoll_state {
+	__u64 first_wakeup_ns; /* first wake-up since the last epoll_wait return */
+	__s32 epfd;
+	__u32 pad;
+};
+
+/* The target's epoll instances, by struct eventpoll address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct epoll_state);
+} epolls SEC(".maps");
+
+/* A syscall of interest in progress, per thread. */
+struct call_state {
+	__u64 start_ns;
+	__u64 sk; /* connect: the socket; accept: the child (fexit/kretprobe) */
+	__s32 nr;
+	__s32 fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct call_state);
+} calls SEC(".maps");
+
+/* kprobe entry arguments for the matching kretprobe. Process-context
+ * functions key by thread, softirq ones (which do not nest) by CPU. */
+struct kp_args {
+	__u64 a0, a1, a2;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct kp_args);
+} kp_task_args SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct kp_args);
+} kp_cpu_args SEC(".maps");
+
+#define KP_CPU_SYN_RECV_SOCK 0
+#define KP_CPU_HASHDANCE 1
+
+static __always_inline int is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+static __always_inline int tier_is(int hook, int tier)
+{
+	return hook_tier[hook] == tier;
+}
+
+/* ---- ring buffer ---- */
+
+static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
+{
+	struct st_event *e;
+
+	if (!(type_mask & (1u << type)))
+		return NULL;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+
+		if (lost)
+			*lost += 1;
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = bpf_ktime_get_ns();
+	e->type = type;
+	e->tier = tier;
+	e->pid = target_tgid;
+	e->fd = -1;
+	e->epfd = -1;
+	if (is_target())
+		e->tid = (__u32)bpf_get_current_pid_tgid();
+	return e;
+}
+
+/* Batched wake-ups: a wake-up per event costs the reader a context switch
+ * each; instead wake when enough is waiting or the reader has slept long
+ * enough that the user would notice. */
+static __always_inline void ev_submit(struct st_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 now = e->time_ns;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
+		flags = BPF_RB_FORCE_WAKEUP;
+	} else if (now - last_wakeup_ns >= wakeup_interval_ns) {
+		last_wakeup_ns = now;
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
+	bpf_ringbuf_submit(e, flags);
+}
+
+/* ---- kernel objects ---- */
+
+static __always_inline void fill_sock(struct st_event *e, struct sock *sk)
+{
+	e->sk_id = (__u64)sk;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	read_addrs(e->saddr, e->daddr, e->family, &sk->__sk_common);
+}
+
+static __always_inline void fill_listener_queue(struct st_event *e, struct sock *listener)
+{
+	e->queue_len = BPF_CORE_READ(listener, sk_ack_backlog);
+	e->queue_max = BPF_CORE_READ(listener, sk_max_ack_backlog);
+}
+
+static __always_inline __u32 syn_queue_len(struct sock *listener)
+{
+	struct inet_connection_sock *icsk = (void *)listener;
+
+	return BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
+}
+
+static __always_inline __u64 sock_net_id(struct sock *sk)
+{
+	return (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net);
+}
+
+/* The file at fd in the current task's table, or NULL. */
+static __always_inline struct file *fd_file(__s32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **arr, *file = NULL;
+
+	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	arr = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &arr[fd]);
+	return file;
+}
+
+static __always_inline struct sock *file_sock(struct file *file)
+{
+	struct socket *sock;
+
+	if (!file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+static __always_inline int is_tcp(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
+	       (family == AF_INET || family == AF_INET6);
+}
+
+/* ---- ownership ---- */
+
+static __always_inline void listener_add(struct sock *sk, __s32 fd)
+{
+	struct listener_state ls = {};
+	__u64 key = (__u64)sk;
+	__u32 port;
+
+	ls.net = sock_net_id(sk);
+	ls.fd = fd;
+	ls.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ls.last_drops = sk_drops_read(sk);
+	port = ls.port;
+	if (!bpf_map_update_elem(&listeners, &key, &ls, BPF_NOEXIST))
+		__sync_fetch_and_add(&listener_count, 1);
+	bpf_map_update_elem(&listen_ports, &port, &key, BPF_ANY);
+}
+
+static __always_inline void listener_del(struct sock *sk, struct listener_state *ls)
+{
+	__u64 key = (__u64)sk, *owner;
+	__u32 port = ls->port;
+
+	owner = bpf_map_lookup_elem(&listen_ports, &port);
+	if (owner && *owner == key)
+		bpf_map_delete_elem(&listen_ports, &port);
+	if (!bpf_map_delete_elem(&listeners, &key))
+		__sync_fetch_and_add(&listener_count, -1);
+}
+
+/* Our listener for local port `port` in sk's network namespace, or 0. */
+static __always_inline __u64 listener_by_port(__u32 port, __u64 net)
+{
+	__u64 *l = bpf_map_lookup_elem(&listen_ports, &port);
+	struct listener_state *ls;
+
+	if (!l)
+		return 0;
+	ls = bpf_map_lookup_elem(&listeners, l);
+	if (!ls)
+		return 0;
+	if (!ls->net) /* seeded from user space, which cannot know it */
+		ls->net = sock_net_id((struct sock *)*l);
+	if (net && ls->net != net)
+		return 0;
+	return *l;
+}
+
+static __always_inline struct sock_state *sock_track(struct sock *sk, __s32 fd, __u32 flags)
+{
+	struct sock_state ss = { .fd = fd, .flags = flags };
+	__u64 key = (__u64)sk;
+
+	bpf_map_update_elem(&socks, &key, &ss, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&socks, &key);
+}
+
+/* ---- event builders shared by the tiers ---- */
+
+static __always_inline void emit_state(struct sock *sk, __s32 fd, int old, int new)
+{
+	struct st_event *e = ev_reserve(ST_EV_STATE, ST_TIER_TRACEPOINT);
+
+	if (!e)
+		return;
+	fill_sock(e, sk);
+	e->fd = fd;
+	e->old_state = old;
+	e->new_state = new;
+	ev_submit(e);
+}
+
+static __always_inline void emit_connect(struct sock *sk, struct sock_state *ss, int err,
+					 __u8 tier)
+{
+	struct st_event *e;
+
+	ss->flags |= SS_CONNECT_EMITTED;
+	e = ev_reserve(ST_EV_CONNECT, tier);
+	if (!e)
+		return;
+	fill_sock(e, sk);
+	if (ss->connect_ns)
+		e->time_ns = ss->connect_ns;
+	e->fd = ss->fd;
+	e->err = err;
+	ev_submit(e);
+}
+
+static __always_inline void emit_connect_done(struct sock *sk, struct sock_state *ss,
+					      int newstate)
+{
+	struct st_event *e;
+
+	if (!(ss->flags & SS_CONNECT_EMITTED))
+		emit_connect(sk, ss, 0, hook_tier[HOOK_CONNECT]);
+	e = ev_reserve(ST_EV_CONNECT_DONE, hook_tier[HOOK_CONNECT]);
+	if (!e)
+		return;
+	fill_sock(e, sk);
+	e->fd = ss->fd;
+	if (ss->connect_ns)
+		e->latency_ns = e->time_ns - ss->connect_ns;
+	if (newstate != TCP_ESTABLISHED) {
+		/* tcp_done_with_error() sets sk_err before the move to CLOSE. */
+		int err = BPF_CORE_READ(sk, sk_err);
+
+		if (!err)
+			err = BPF_CORE_READ(sk, sk_err_soft);
+		e->err = err ? -err : -ECONNABORTED;
+	}
+	e->old_state = TCP_SYN_SENT;
+	e->new_state = newstate;
+	ev_submit(e);
+}
+
+static __always_inline void emit_child_queued(struct sock *listener, struct sock *child,
+					      __u8 tier)
+{
+	struct st_event *e = ev_reserve(ST_EV_CHILD_QUEUED, tier);
+
+	if (!e)
+		return;
+	fill_sock(e, child);
+	fill_listener_queue(e, listener);
+	ev_submit(e);
+}
+
+/* An event on a listener about a peer known only from a packet or a request
+ * socket: local side is the listener's. */
+static __always_inline struct st_event *listener_event(__u16 type, __u8 tier,
+						       struct sock *listener,
+						       struct listener_state *ls)
+{
+	struct st_event *e = ev_reserve(type, tier);
+
+	if (!e)
+		return NULL;
+	e->sk_id = (__u64)listener;
+	e->family = BPF_CORE_READ(listener, __sk_common.skc_family);
+	e->sport = ls->port;
+	e->fd = ls->fd;
+	fill_listener_queue(e, listener);
+	return e;
+}
+
+/* Peer address and port from an skb's IP and TCP headers. */
+struct skb_tcp {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u8 flags;
+};
+
+static __always_inline int skb_parse_tcp(struct sk_buff *skb, struct skb_tcp *t)
+{
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u8 l4 = 0;
+	__u16 ports[2];
+
+	if (th == (__u16)~0u || nh == (__u16)~0u || th <= nh)
+		return -1;
+	if (proto == ETH_P_IP) {
+		bpf_probe_read_kernel(&l4, 1, head + nh + 9);
+		if (l4 != IPPROTO_TCP)
+			return -1;
+		t->family = AF_INET;
+		bpf_probe_read_kernel(t->saddr, 4, head + nh + 12);
+		bpf_probe_read_kernel(t->daddr, 4, head + nh + 16);
+	} else if (proto == ETH_P_IPV6) {
+		bpf_probe_read_kernel(&l4, 1, head + nh + 6);
+		if (l4 != IPPROTO_TCP)
+			return -1;
+		t->family = AF_INET6;
+		bpf_probe_read_kernel(t->saddr, 16, head + nh + 8);
+		bpf_probe_read_kernel(t->daddr, 16, head + nh + 24);
+	} else {
+		return -1;
+	}
+	if (bpf_probe_read_kernel(ports, sizeof(ports), head + th))
+		return -1;
+	bpf_probe_read_kernel(&t->flags, 1, head + th + 13);
+	t->sport = bpf_ntohs(ports[0]);
+	t->dport = bpf_ntohs(ports[1]);
+	return 0;
+}
+
+static __always_inline void set_peer_from_skb(struct st_event *e, struct skb_tcp *t)
+{
+	e->family = t->family;
+	e->dport = t->sport;
+	__builtin_memcpy(e->saddr, t->daddr, 16);
+	__builtin_memcpy(e->daddr, t->saddr, 16);
+}
+
+static __always_inline void set_peer_from_req(struct st_event *e, struct request_sock *req)
+{
+	struct sock_common *skc = &req->__req_common;
+
+	e->family = BPF_CORE_READ(skc, skc_family);
+	e->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	read_addrs(e->saddr, e->daddr, e->family, skc);
+}
+
+/*
+ * The epoll instances of the target watching this socket's file, as
+ * ep_poll_callback() would see them for a wake-up with `key` events.
+ */
+static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
+{
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	struct file *file = sock ? BPF_CORE_READ(sock, file) : NULL;
+	struct hlist_node *node = file ? file_first_epitem_link(file) : NULL;
+
+	for (int i = 0; i < MAX_EPITEMS_PER_FILE && node; i++) {
+		struct epitem *epi = container_of(node, struct epitem, fllink);
+		__u64 ep = (__u64)BPF_CORE_READ(epi, ep);
+		struct epoll_state *es = bpf_map_lookup_elem(&epolls, &ep);
+		__u32 mask;
+
+		node = BPF_CORE_READ(node, next);
+		if (!es)
+			continue;
+		mask = BPF_CORE_READ(epi, event.events);
+		/* ep_poll_callback(): disabled (EPOLLONESHOT fired) or not
+		 * interested in these events */
+		if (!(mask & ~EP_PRIVATE_BITS) || !(mask & key))
+			continue;
+		struct st_event *e = ev_reserve(ST_EV_EP_WAKEUP, tier);
+
+		if (!e)
+			return;
+		fill_sock(e, sk);
+		e->epfd = es->epfd;
+		e->fd = BPF_CORE_READ(epi, ffd.fd);
+		e->events = mask & key;
+		if (!es->first_wakeup_ns)
+			es->first_wakeup_ns = e->time_ns;
+		ev_submit(e);
+	}
+}
+
+/* ---- tracepoint tier (and the plumbing every tier uses) ---- */
+
+static __always_inline void on_close(__s32 fd)
+{
+	struct sock *sk = file_sock(fd_file(fd));
+	struct listener_state *ls;
+	struct sock_state *ss;
+	struct st_event *e;
+	__u64 key;
+
+	if (!sk)
+		return;
+	key = (__u64)sk;
+	ls = bpf_map_lookup_elem(&listeners, &key);
+	ss = ls ? NULL : bpf_map_lookup_elem(&socks, &key);
+	if (!ls && !ss)
+		return;
+	e = ev_reserve(ST_EV_CLOSE, ST_TIER_TRACEPOINT);
+	if (!e)
+		return;
+	fill_sock(e, sk);
+	e->fd = fd;
+	e->old_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (ls)
+		fill_listener_queue(e, sk);
+	ev_submit(e);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
+{
+	struct call_state c = {};
+	__u32 tid;
+
+	if (!is_target())
+		return 0;
+	if (id == NR_close) {
+		on_close((__s32)PT_REGS_PARM1_CORE(regs));
+		return 0;
+	}
+	if (id != NR_connect && id != NR_accept && id != NR_accept4 && id != NR_listen &&
+	    id != NR_epoll_wait && id != NR_epoll_pwait && id != NR_epoll_pwait2 &&
+	    id != NR_epoll_create && id != NR_epoll_create1)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	c.start_ns = bpf_ktime_get_ns();
+	c.nr = id;
+	c.fd = (__s32)PT_REGS_PARM1_CORE(regs);
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+static __always_inline void on_accept_exit(struct call_state *c, long ret)
+{
+	struct sock *child, *listener;
+	struct sock_state *ss;
+	struct st_event *e;
+	__u64 key;
+
+	if (ret < 0)
+		return; /* EAGAIN from non-blocking servers is not news */
+	child = c->sk ? (struct sock *)c->sk : file_sock(fd_file(ret));
+	if (!child || !is_tcp(child))
+		return;
+	listener = file_sock(fd_file(c->fd));
+	key = (__u64)child;
+	ss = bpf_map_lookup_elem(&socks, &key);
+	e = ev_reserve(ST_EV_ACCEPT, hook_tier[HOOK_ACCEPT]);
+	if (e) {
+		fill_sock(e, child);
+		e->fd = ret;
+		if (ss && ss->queued_ns)
+			e->latency_ns = e->time_ns - ss->queued_ns;
+		if (listener)
+			fill_listener_queue(e, listener);
+		ev_submit(e);
+	}
+	if (!ss)
+		ss = sock_track(child, ret, SS_ACCEPTED);
+	if (ss) {
+		ss->fd = ret;
+		ss->flags |= SS_ACCEPTED;
+	}
+}
+
+static __always_inline void on_epoll_wait_exit(struct call_state *c, long ret)
+{
+	struct file *file = fd_file(c->fd);
+	struct epoll_state *es, fresh = { .epfd = c->fd };
+	struct st_event *e;
+	__u64 ep;
+
+	if (!file)
+		return;
+	ep = (__u64)BPF_CORE_READ(file, private_data);
+	es = bpf_map_lookup_elem(&epolls, &ep);
+	if (!es) {
+		if (ret < 0)
+			return; /* maybe not an epoll fd at all */
+		bpf_map_update_elem(&epolls, &ep, &fresh, BPF_NOEXIST);
+		es = bpf_map_lookup_elem(&epolls, &ep);
+		if (!es)
+			return;
+	}
+	e = ev_reserve(ST_EV_EPOLL_WAIT_DONE, ST_TIER_TRACEPOINT);
+	if (e) {
+		e->epfd = c->fd;
+		e->sk_id = ep;
+		if (ret >= 0)
+			e->count = ret;
+		else
+			e->err = ret;
+		if (es->first_wakeup_ns && e->time_ns > es->first_wakeup_ns)
+			e->latency_ns = e->time_ns - es->first_wakeup_ns;
+		ev_submit(e);
+	}
+	es->first_wakeup_ns = 0;
+}
+
+static __always_inline void on_epoll_create_exit(long ret)
+{
+	struct file *file = ret >= 0 ? fd_file(ret) : NULL;
+	struct epoll_state es = { .epfd = ret };
+	__u64 ep;
+
+	if (!file)
+		return;
+	ep = (__u64)BPF_CORE_READ(file, private_data);
+	bpf_map_update_elem(&epolls, &ep, &es, BPF_ANY);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct call_state *c, none = {};
+	long nr;
+	__u32 tid;
+
+	if (!is_target())
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	c = bpf_map_lookup_elem(&calls, &tid);
+	nr = SYSCALL_NR(regs);
+	if (!c) {
+		/* entered before we attached (a server blocked in accept()
+		 * or epoll_wait()): the argument registers still hold it */
+		if (nr != NR_accept && nr != NR_accept4 && nr != NR_epoll_wait &&
+		    nr != NR_epoll_pwait && nr != NR_epoll_pwait2)
+			return 0;
+		none.nr = nr;
+		none.fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		c = &none;
+	} else if (c->nr != nr) {
+		bpf_map_delete_elem(&calls, &tid);
+		return 0;
+	}
+	if (nr == NR_accept || nr == NR_accept4) {
+		on_accept_exit(c, ret);
+	} else if (nr == NR_connect) {
+		__u64 key = c->sk;
+		struct sock_state *ss = key ? bpf_map_lookup_elem(&socks, &key) : NULL;
+
+		if (ss && !(ss->flags & SS_CONNECT_EMITTED))
+			emit_connect((struct sock *)key, ss, ret, hook_tier[HOOK_CONNECT]);
+	} else if (nr == NR_epoll_wait || nr == NR_epoll_pwait || nr == NR_epoll_pwait2) {
+		on_epoll_wait_exit(c, ret);
+	} else if (nr == NR_epoll_create || nr == NR_epoll_create1) {
+		on_epoll_create_exit(ret);
+	}
+	if (c != &none)
+		bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}
+
+/* The calls entry of the current thread when it is inside syscall nr. */
+static __always_inline struct call_state *current_call(int nr)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct call_state *c = bpf_map_lookup_elem(&calls, &tid);
+
+	return c && c->nr == nr ? c : NULL;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct listener_state *ls;
+	struct sock_state *ss;
+	__u64 key = (__u64)sk;
+
+	if (!is_tcp(sk))
+		return 0;
+	if (newstate == TCP_LISTEN) {
+		struct call_state *c;
+
+		if (!is_target())
+			return 0;
+		c = current_call(NR_listen);
+		listener_add(sk, c ? c->fd : -1);
+		ls = bpf_map_lookup_elem(&listeners, &key);
+		emit_state(sk, ls ? ls->fd : -1, oldstate, newstate);
+		return 0;
+	}
+	ls = bpf_map_lookup_elem(&listeners, &key);
+	if (ls) {
+		emit_state(sk, ls->fd, oldstate, newstate);
+		if (newstate == TCP_CLOSE)
+			listener_del(sk, ls);
+		return 0;
+	}
+
+	ss = bpf_map_lookup_elem(&socks, &key);
+	if (!ss) {
+		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && is_target()) {
+			/* connect(), in the caller's context: the tracepoint
+			 * tier's connect start (fentry/kprobe got here first) */
+			struct call_state *c = current_call(NR_connect);
+
+			ss = sock_track(sk, c ? c->fd : -1, 0);
+			if (!ss)
+				return 0;
+			ss->connect_ns = c ? c->start_ns : bpf_ktime_get_ns();
+			if (c)
+				c->sk = key;
+		} else if (newstate == TCP_SYN_RECV) {
+			/* a child cloned from a listener, in softirq: ours
+			 * when the listener on its local port is */
+			__u64 l = listener_by_port(BPF_CORE_READ(sk, __sk_common.skc_num),
+						   sock_net_id(sk));
+
+			if (!l)
+				return 0;
+			ss = sock_track(sk, -1, SS_CHILD);
+			if (!ss)
+				return 0;
+			ss->listener = l;
+		} else {
+			return 0;
+		}
+	} else if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+		struct call_state *c = is_target() ? current_call(NR_connect) : NULL;
+
+		if (c) {
+			c->sk = key;
+			if (ss->fd < 0)
+				ss->fd = c->fd;
+			if (!ss->connect_ns)
+				ss->connect_ns = c->start_ns;
+		}
+	}
+
+	emit_state(sk, ss->fd, oldstate, newstate);
+	if (oldstate == TCP_SYN_SENT)
+		emit_connect_done(sk, ss, newstate);
+	/* The child was put on the accept queue just before it leaves
+	 * SYN_RECV (inet_csk_complete_hashdance(), then tcp_child_process()). */
+	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED &&
+	    (ss->flags & SS_CHILD) && !(ss->flags & SS_ACCEPTED)) {
+		if (!ss->queued_ns)
+			ss->queued_ns = bpf_ktime_get_ns();
+		if (tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT))
+			emit_child_queued((struct sock *)ss->listener, sk, ST_TIER_TRACEPOINT);
+	}
+	if (newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&socks, &key);
+	return 0;
+}
+
+/*
+ * A packet for one of our listeners, freed after the listener handled it.
+ * A SYN dropped for a full accept queue is consumed (consume_skb, no drop
+ * reason) after tcp_conn_request() bumped the listener's sk_drops, a final
+ * ACK dropped for it is freed with kfree_skb after tcp_v4_syn_recv_sock()
+ * did. The listener's sk_drops moving since the last packet tells a drop;
+ * the queue lengths tell which.
+ */
+static __always_inline void listener_skb(struct sk_buff *skb)
+{
+	int synq_tp = tier_is(HOOK_SYN_QUEUE, ST_TIER_TRACEPOINT);
+	int acceptq_tp = tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT);
+	struct listener_state *ls;
+	struct net_device *dev;
+	struct skb_tcp t = {};
+	struct st_event *e;
+	struct sock *sk;
+	__u64 drops, last;
+	__u32 backlog, max, synq;
+	__u64 l, net = 0;
+	int syn, dropped = 0;
+
+	if (listener_count <= 0 || skb_parse_tcp(skb, &t))
+		return;
+	syn = (t.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+	dev = BPF_CORE_READ(skb, dev);
+	if (dev)
+		net = (__u64)BPF_CORE_READ(dev, nd_net.net);
+	l = listener_by_port(t.dport, net);
+	if (!l)
+		return;
+	ls = bpf_map_lookup_elem(&listeners, &l);
+	if (!ls)
+		return;
+	sk = (struct sock *)l;
+	drops = sk_drops_read(sk);
+	last = ls->last_drops;
+	/*
+	 * Claim this packet's share of new drops: a dropped SYN adds 1
+	 * (tcp_listendrop()), a dropped final ACK 2 (tcp_listendrop() in
+	 * tcp_v4_syn_recv_sock(), sk_drops_add() when tcp_v4_rcv() discards
+	 * it). Claiming a fixed share rather than the whole delta keeps the
+	 * count right when two CPUs drop packets for one listener at once.
+	 */
+	for (int i = 0; i < 4 && drops > last; i++) {
+		__u64 share = syn ? 1 : 2, seen;
+
+		if (drops - last < share)
+			share = drops - last;
+		seen = __sync_val_compare_and_swap(&ls->last_drops, last, last + share);
+		if (seen == last) {
+			dropped = 1;
+			break;
+		}
+		last = seen; /* another CPU claimed first: try again */
+	}
+	if (!syn && !dropped)
+		return;
+	backlog = BPF_CORE_READ(sk, sk_ack_backlog);
+	max = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	synq = syn_queue_len(sk);
+
+	if (dropped && backlog > max) {
+		if (!acceptq_tp)
+			return;
+		e = listener_event(ST_EV_ACCEPT_OVERFLOW, ST_TIER_TRACEPOINT, sk, ls);
+	} else if (!syn || !synq_tp) {
+		return;
+	} else if (dropped || (synq >= max && ls->last_synq >= max)) {
+		/* dropped with room in the accept queue: the SYN queue was
+		 * full (tcp_syncookies=0); not dropped but the queue stayed
+		 * full: answered with a SYN cookie */
+		e = listener_event(ST_EV_SYN_QUEUE_FULL, ST_TIER_TRACEPOINT, sk, ls);
+		if (e)
+			e->count = dropped;
+	} else {
+		e = listener_event(ST_EV_SYN_RECV, ST_TIER_TRACEPOINT, sk, ls);
+	}
+	if (syn)
+		ls->last_synq = synq;
+	if (!e)
+		return;
+	set_peer_from_skb(e, &t);
+	if (e->type != ST_EV_ACCEPT_OVERFLOW) {
+		e->queue_len = synq;
+		e->queue_max = max;
+	}
+	e->count = e->type == ST_EV_ACCEPT_OVERFLOW ? (syn ? 1 : 2) : e->count;
+	ev_submit(e);
+}
+
+SEC("tp_btf/consume_skb")
+int BPF_PROG(tp_consume_skb, struct sk_buff *skb)
+{
+	listener_skb(skb);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tp_kfree_skb, struct sk_buff *skb)
+{
+	listener_skb(skb);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(tp_synack_retrans, struct sock *sk, struct request_sock *req)
+{
+	__u64 key = (__u64)sk;
+	struct listener_state *ls = bpf_map_lookup_elem(&listeners, &key);
+	struct st_event *e;
+
+	if (!ls)
+		return 0;
+	e = listener_event(ST_EV_SYNACK_RETRANS, ST_TIER_TRACEPOINT, sk, ls);
+	if (!e)
+		return 0;
+	set_peer_from_req(e, req);
+	e->count = BPF_CORE_READ(req, num_retrans);
+	e->queue_len = syn_queue_len(sk);
+	ev_submit(e);
+	return 0;
+}
+
+/* Fires on the listener when a child is queued and on a connection when
+ * data or a FIN arrives: the readable half of ep_poll_callback(). */
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(tp_sk_data_ready, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	if (!bpf_map_lookup_elem(&listeners, &key) && !bpf_map_lookup_elem(&socks, &key))
+		return 0;
+	epoll_wakeups(sk, EPOLLIN | EPOLLRDNORM, ST_TIER_TRACEPOINT);
+	return 0;
+}
+
+/* ---- function-hook tiers: fentry/fexit and kprobe/kretprobe ---- */
+
+static __always_inline void connect_enter(struct sock *sk)
+{
+	struct call_state *c;
+	struct sock_state *ss;
+	__u64 key = (__u64)sk;
+
+	if (!is_target())
+		return;
+	c = current_call(NR_connect);
+	bpf_map_delete_elem(&socks, &key); /* a reused socket starts afresh */
+	ss = sock_track(sk, c ? c->fd : -1, 0);
+	if (!ss)
+		return;
+	ss->connect_ns = bpf_ktime_get_ns();
+	if (c)
+		c->sk = key;
+}
+
+static __always_inline void connect_exit(struct sock *sk, int ret, __u8 tier)
+{
+	__u64 key = (__u64)sk;
+	struct sock_state *ss;
+
+	if (!is_target())
+		return;
+	ss = bpf_map_lookup_elem(&socks, &key);
+	if (!ss || (ss->flags & SS_CONNECT_EMITTED))
+		return;
+	emit_connect(sk, ss, ret, tier);
+	if (ret)
+		bpf_map_delete_elem(&socks, &key);
+}
+
+static __always_inline void accept_exit(struct sock *newsk, __u8 tier)
+{
+	struct call_state *c;
+
+	if (!newsk || !is_target())
+		return;
+	c = current_call(NR_accept);
+	if (!c)
+		c = current_call(NR_accept4);
+	if (c) {
+		c->sk = (__u64)newsk; /* emitted at syscall exit, with the fd */
+		return;
+	}
+	/* not from accept(2) (io_uring, kernel users): no fd to report */
+	struct st_event *e = ev_reserve(ST_EV_ACCEPT, tier);
+	__u64 key = (__u64)newsk;
+	struct sock_state *ss = bpf_map_lookup_elem(&socks, &key);
+
+	if (!e)
+		return;
+	fill_sock(e, newsk);
+	if (ss && ss->queued_ns)
+		e->latency_ns = e->time_ns - ss->queued_ns;
+	ev_submit(e);
+}
+
+/* tcp_conn_request(): a SYN on a listener, before the queue checks. */
+static __always_inline void conn_request(struct sock *sk, struct sk_buff *skb, __u8 tier)
+{
+	__u64 key = (__u64)sk;
+	struct listener_state *ls = bpf_map_lookup_elem(&listeners, &key);
+	struct skb_tcp t = {};
+	struct st_event *e;
+	__u32 backlog, max, synq;
+
+	if (!ls)
+		return;
+	backlog = BPF_CORE_READ(sk, sk_ack_backlog);
+	max = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	synq = syn_queue_len(sk);
+	/* the same tests, in the same order, as tcp_conn_request() */
+	if (synq >= max && tier_is(HOOK_SYN_QUEUE, tier)) {
+		e = listener_event(ST_EV_SYN_QUEUE_FULL, tier, sk, ls);
+		if (e) {
+			skb_parse_tcp(skb, &t);
+			set_peer_from_skb(e, &t);
+			e->queue_len = synq;
+			e->queue_max = max;
+			ev_submit(e);
+		}
+	}
+	if (backlog > max) {
+		if (!tier_is(HOOK_ACCEPT_QUEUE, tier))
+			return;
+		e = listener_event(ST_EV_ACCEPT_OVERFLOW, tier, sk, ls);
+		if (e)
+			e->count = 1;
+	} else if (synq < max && tier_is(HOOK_SYN_QUEUE, tier)) {
+		e = listener_event(ST_EV_SYN_RECV, tier, sk, ls);
+		if (e) {
+			e->queue_len = synq + 1;
+			e->queue_max = max;
+		}
+	} else {
+		return;
+	}
+	if (!e)
+		return;
+	skb_parse_tcp(skb, &t);
+	set_peer_from_skb(e, &t);
+	ev_submit(e);
+}
+
+/* tcp_v{4,6}_syn_recv_sock() returned NULL: the final ACK was dropped. */
+static __always_inline void syn_recv_sock_exit(struct sock *sk, struct request_sock *req,
+					       struct sock *child, __u8 tier)
+{
+	__u64 key = (__u64)sk;
+	struct listener_state *ls;
+	struct st_event *e;
+
+	if (child || !tier_is(HOOK_ACCEPT_QUEUE, tier))
+		return;
+	ls = bpf_map_lookup_elem(&listeners, &key);
+	if (!ls || BPF_CORE_READ(sk, sk_ack_backlog) <= BPF_CORE_READ(sk, sk_max_ack_backlog))
+		return;
+	e = listener_event(ST_EV_ACCEPT_OVERFLOW, tier, sk, ls);
+	if (!e)
+		return;
+	set_peer_from_req(e, req);
+	e->count = 2;
+	ev_submit(e);
+}
+
+/* inet_csk_complete_hashdance() returned the child it queued. */
+static __always_inline void hashdance_exit(struct sock *sk, struct sock *child, int own_req,
+					   struct sock *ret, __u8 tier)
+{
+	__u64 key = (__u64)sk;
+	struct sock_state *ss;
+
+	if (!ret || !own_req || !tier_is(HOOK_ACCEPT_QUEUE, tier))
+		return;
+	if (!bpf_map_lookup_elem(&listeners, &key))
+		return;
+	ss = sock_track(child, -1, SS_CHILD);
+	if (ss) {
+		ss->listener = key;
+		ss->queued_ns = bpf_ktime_get_ns();
+	}
+	emit_child_queued(sk, child, tier);
+}
+
+static __always_inline void ep_poll_callback_enter(wait_queue_entry_t *wait, void *key,
+						   __u8 tier)
+{
+	struct eppoll_entry *pwq = container_of(wait, struct eppoll_entry, wait);
+	struct epitem *epi = BPF_CORE_READ(pwq, base);
+	__u64 ep = (__u64)BPF_CORE_READ(epi, ep);
+	struct epoll_state *es = bpf_map_lookup_elem(&epolls, &ep);
+	__u32 pollflags = (__u32)(__u64)key, mask;
+	struct st_event *e;
+	struct sock *sk;
+
+	if (!es)
+		return;
+	mask = BPF_CORE_READ(epi, event.events);
+	if (!(mask & ~EP_PRIVATE_BITS) || (pollflags && !(pollflags & mask)))
+		return;
+	e = ev_reserve(ST_EV_EP_WAKEUP, tier);
+	if (!e)
+		return;
+	sk = file_sock(BPF_CORE_READ(epi, ffd.file));
+	if (sk)
+		fill_sock(e, sk);
+	e->epfd = es->epfd;
+	e->fd = BPF_CORE_READ(epi, ffd.fd);
+	e->events = pollflags ? pollflags & mask : mask & ~EP_PRIVATE_BITS;
+	if (!es->first_wakeup_ns)
+		es->first_wakeup_ns = e->time_ns;
+	ev_submit(e);
+}
+
+/* fentry/fexit */
+
+SEC("fentry/tcp_v4_connect")
+int BPF_PROG(fentry_tcp_v4_connect, struct sock *sk)
+{
+	connect_enter(sk);
+	return 0;
+}
+
+SEC("fexit/tcp_v4_connect")
+int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len,
+	     int ret)
+{
+	connect_exit(sk, ret, ST_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fentry/tcp_v6_connect")
+int BPF_PROG(fentry_tcp_v6_connect, struct sock *sk)
+{
+	connect_enter(sk);
+	return 0;
+}
+
+SEC("fexit/tcp_v6_connect")
+int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len,
+	     int ret)
+{
+	connect_exit(sk, ret, ST_TIER_FENTRY);
+	return 0;
+}
+
+/* Since 6.10: inet_csk_accept(sk, struct proto_accept_arg *arg). */
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *arg,
+	     struct sock *newsk)
+{
+	if (inet_csk_accept_has_arg_struct())
+		accept_exit(newsk, ST_TIER_FENTRY);
+	return 0;
+}
+
+/* Before 6.10: inet_csk_accept(sk, int flags, int *err, bool kern). */
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bool kern,
+	     struct sock *newsk)
+{
+	if (!inet_csk_accept_has_arg_struct())
+		accept_exit(newsk, ST_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fentry/tcp_conn_request")
+int BPF_PROG(fentry_tcp_conn_request, struct request_sock_ops *rsk_ops,
+	     const struct tcp_request_sock_ops *af_ops, struct sock *sk, struct sk_buff *skb)
+{
+	conn_request(sk, skb, ST_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fexit/tcp_v4_syn_recv_sock")
+int BPF_PROG(fexit_tcp_v4_syn_recv_sock, struct sock *sk, struct sk_buff *skb,
+	     struct request_sock *req, struct dst_entry *dst, struct request_sock *req_unhash,
+	     bool *own_req, struct sock *ret)
+{
+	syn_recv_sock_exit(sk, req, ret, ST_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fexit/tcp_v6_syn_recv_sock")
+int BPF_PROG(fexit_tcp_v6_syn_recv_sock, struct sock *sk, struct sk_buff *skb,
+	     struct request_sock *req, struct dst_entry *dst, struct request_sock *req_unhash,
+	     bool *own_req, struct sock *ret)
+{
+	/* an IPv4 packet on a v6 listener went through the v4 function */
+	if (BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IP))
+		return 0;
+	syn_recv_sock_exit(sk, req, ret, ST_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fexit/inet_csk_complete_hashdance")
+int BPF_PROG(fexit_inet_csk_complete_hashdance, struct sock *sk, struct sock *child,
+	     struct request_sock *req, bool own_req, struct sock *ret)
+{
+	hashdance_exit(sk, child, own_req, ret, ST_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fentry/ep_poll_callback")
+int BPF_PROG(fentry_ep_poll_callback, wait_queue_entry_t *wait, unsigned int mode, int sync,
+	     void *key)
+{
+	ep_poll_callback_enter(wait, key, ST_TIER_FENTRY);
+	return 0;
+}
+
+/* kprobe/kretprobe */
+
+static __always_inline void kp_task_save(__u64 a0, __u64 a1, __u64 a2)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct kp_args a = { a0, a1, a2 };
+
+	bpf_map_update_elem(&kp_task_args, &tid, &a, BPF_ANY);
+}
+
+static __always_inline int kp_task_take(struct kp_args *out)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct kp_args *a = bpf_map_lookup_elem(&kp_task_args, &tid);
+
+	if (!a)
+		return -1;
+	*out = *a;
+	bpf_map_delete_elem(&kp_task_args, &tid);
+	return 0;
+}
+
+static __always_inline void kp_cpu_save(__u32 slot, __u64 a0, __u64 a1, __u64 a2)
+{
+	struct kp_args *a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
+
+	if (a) {
+		a->a0 = a0;
+		a->a1 = a1;
+		a->a2 = a2;
+	}
+}
+
+SEC("kprobe/tcp_v4_connect")
+int BPF_KPROBE(kprobe_tcp_v4_connect, struct sock *sk)
+{
+	if (is_target()) {
+		connect_enter(sk);
+		kp_task_save((__u64)sk, 0, 0);
+	}
+	return 0;
+}
+
+SEC("kretprobe/tcp_v4_connect")
+int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
+{
+	struct kp_args a;
+
+	if (is_target() && !kp_task_take(&a))
+		connect_exit((struct sock *)a.a0, ret, ST_TIER_KPROBE);
+	return 0;
+}
+
+SEC("kprobe/tcp_v6_connect")
+int BPF_KPROBE(kprobe_tcp_v6_connect, struct sock *sk)
+{
+	if (is_target()) {
+		connect_enter(sk);
+		kp_task_save((__u64)sk, 0, 0);
+	}
+	return 0;
+}
+
+SEC("kretprobe/tcp_v6_connect")
+int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
+{
+	struct kp_args a;
+
+	if (is_target() && !kp_task_take(&a))
+		connect_exit((struct sock *)a.a0, ret, ST_TIER_KPROBE);
+	return 0;
+}
+
+/* The return value is the child under both prototypes. */
+SEC("kretprobe/inet_csk_accept")
+int BPF_KRETPROBE(kretprobe_inet_csk_accept, struct sock *newsk)
+{
+	accept_exit(newsk, ST_TIER_KPROBE);
+	return 0;
+}
+
+SEC("kprobe/tcp_conn_request")
+int BPF_KPROBE(kprobe_tcp_conn_request, struct request_sock_ops *rsk_ops,
+	       const struct tcp_request_sock_ops *af_ops, struct sock *sk, struct sk_buff *skb)
+{
+	conn_request(sk, skb, ST_TIER_KPROBE);
+	return 0;
+}
+
+SEC("kprobe/tcp_v4_syn_recv_sock")
+int BPF_KPROBE(kprobe_tcp_v4_syn_recv_sock, struct sock *sk, struct sk_buff *skb,
+	       struct request_sock *req)
+{
+	kp_cpu_save(KP_CPU_SYN_RECV_SOCK, (__u64)sk, (__u64)req, 0);
+	return 0;
+}
+
+SEC("kretprobe/tcp_v4_syn_recv_sock")
+int BPF_KRETPROBE(kretprobe_tcp_v4_syn_recv_sock, struct sock *ret)
+{
+	__u32 slot = KP_CPU_SYN_RECV_SOCK;
+	struct kp_args *a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
+
+	if (a && a->a0) {
+		syn_recv_sock_exit((struct sock *)a->a0, (struct request_sock *)a->a1, ret,
+				   ST_TIER_KPROBE);
+		a->a0 = 0;
+	}
+	return 0;
+}
+
+SEC("kprobe/tcp_v6_syn_recv_sock")
+int BPF_KPROBE(kprobe_tcp_v6_syn_recv_sock, struct sock *sk, struct sk_buff *skb,
+	       struct request_sock *req)
+{
+	/* an IPv4 packet on a v6 listener goes through the v4 function,
+	 * which then owns the slot */
+	if (BPF_CORE_READ(skb, protocol) != bpf_htons(ETH_P_IP))
+		kp_cpu_save(KP_CPU_SYN_RECV_SOCK, (__u64)sk, (__u64)req, 0);
+	return 0;
+}
+
+SEC("kretprobe/tcp_v6_syn_recv_sock")
+int BPF_KRETPROBE(kretprobe_tcp_v6_syn_recv_sock, struct sock *ret)
+{
+	__u32 slot = KP_CPU_SYN_RECV_SOCK;
+	struct kp_args *a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
+
+	if (a && a->a0) {
+		syn_recv_sock_exit((struct sock *)a->a0, (struct request_sock *)a->a1, ret,
+				   ST_TIER_KPROBE);
+		a->a0 = 0;
+	}
+	return 0;
+}
+
+SEC("kprobe/inet_csk_complete_hashdance")
+int BPF_KPROBE(kprobe_inet_csk_complete_hashdance, struct sock *sk, struct sock *child,
+	       struct request_sock *req, bool own_req)
+{
+	kp_cpu_save(KP_CPU_HASHDANCE, (__u64)sk, (__u64)child, own_req);
+	return 0;
+}
+
+SEC("kretprobe/inet_csk_complete_hashdance")
+int BPF_KRETPROBE(kretprobe_inet_csk_complete_hashdance, struct sock *ret)
+{
+	__u32 slot = KP_CPU_HASHDANCE;
+	struct kp_args *a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
+
+	if (a && a->a0) {
+		hashdance_exit((struct sock *)a->a0, (struct sock *)a->a1, a->a2, ret,
+			       ST_TIER_KPROBE);
+		a->a0 = 0;
+	}
+	return 0;
+}
+
+SEC("kprobe/ep_poll_callback")
+int BPF_KPROBE(kprobe_ep_poll_callback, wait_queue_entry_t *wait, unsigned int mode, int sync,
+	       void *key)
+{
+	ep_poll_callback_enter(wait, key, ST_TIER_KPROBE);
+	return 0;
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A TCP client for the event tests.
+ *   ev_client [-6] [-s MSG] [-d MS] ADDR PORT N
+ *       N connections one after the other: connect, print "CONN <lport>",
+ *       with -s send MSG and wait for the echo, then close
+ *   ev_client [-6] -H SECONDS ADDR PORT N
+ *       N non-blocking connects at once, held open SECONDS, then closed
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "testlib.h"
+
+static socklen_t make_addr(struct sockaddr_storage *ss, int v6, const char *addr, int port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		struct sockaddr_in6 *a = (void *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, addr, &a->sin6_addr) != 1)
+			DIE("bad address %s", addr);
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (void *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons(port);
+	if (inet_pton(AF_INET, addr, &a->sin_addr) != 1)
+		DIE("bad address %s", addr);
+	return sizeof(*a);
+}
+
+static int local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (void *)&ss, &len))
+		return -1;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+						((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	const char *msg = NULL;
+	int v6 = 0, hold = -1, delay_ms = 0, opt, n, port;
+	socklen_t len;
+
+	while ((opt = getopt(argc, argv, "6s:d:H:")) != -1) {
+		switch (opt) {
+		case '6': v6 = 1; break;
+		case 's': msg = optarg; break;
+		case 'd': delay_ms = atoi(optarg); break;
+		case 'H': hold = atoi(optarg); break;
+		default: fprintf(stderr, "usage: ev_client [-6] [-s MSG] [-d MS] [-H S] ADDR PORT N\n"); return 2;
+		}
+	}
+	if (argc - optind != 3) {
+		fprintf(stderr, "usage: ev_client [-6] [-s MSG] [-d MS] [-H S] ADDR PORT N\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	port = atoi(argv[optind + 1]);
+	n = atoi(argv[optind + 2]);
+	len = make_addr(&ss, v6, argv[optind], port);
+
+	if (hold >= 0) {
+		int *fds = calloc(n, sizeof(int));
+
+		for (int i = 0; i < n; i++) {
+			fds[i] = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+			CHECK(fds[i]);
+			if (connect(fds[i], (void *)&ss, len) && errno != EINPROGRESS)
+				DIE("connect");
+			printf("CONN %d\n", local_port(fds[i]));
+		}
+		sleep(hold);
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		char buf[4096];
+
+		CHECK(fd);
+		CHECK(connect(fd, (void *)&ss, len));
+		printf("CONN %d\n", local_port(fd));
+		if (msg) {
+			size_t got = 0, want = strlen(msg);
+
+			CHECK(write(fd, msg, want));
+			while (got < want) {
+				ssize_t r = read(fd, buf, sizeof(buf));
+
+				if (r <= 0)
+					DIE("read echo");
+				got += r;
+			}
+		}
+		close(fd);
+		if (delay_ms) {
+			struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A TCP server for the event tests. Prints "LISTEN <port>" once listening,
+ * then, per mode:
+ *   accept N   accepts N connections one by one ("ACCEPT <fd> <rport>"),
+ *              reads each to EOF, closes it ("CLOSE <fd>")
+ *   noaccept   never accepts (the accept queue fills up)
+ *   epoll      epoll echo server: "EPFD <fd>" once, "WAIT <n>" per
+ *              epoll_wait return, "READY <fd>" per readable fd
+ * and exits after -t SECONDS (default 60) or on SIGTERM.
+ *
+ *   ev_server [-6] [-p PORT] [-b BACKLOG] [-t SECONDS] MODE [N]
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "testlib.h"
+
+static int listen_on(int v6, int port, int backlog)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t len;
+	int fd, one = 1;
+
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	CHECK(fd);
+	CHECK(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	if (v6) {
+		struct sockaddr_in6 *a = (void *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		a->sin6_port = htons(port);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (void *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a->sin_port = htons(port);
+		len = sizeof(*a);
+	}
+	CHECK(bind(fd, (void *)&ss, len));
+	CHECK(listen(fd, backlog));
+	CHECK(getsockname(fd, (void *)&ss, &len));
+	printf("LISTEN %u\n", ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+				       ((struct sockaddr_in *)&ss)->sin_port));
+	return fd;
+}
+
+static int peer_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (void *)&ss, &len))
+		return -1;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+						((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void on_alarm(int sig)
+{
+	exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	int v6 = 0, port = 0, backlog = 128, secs = 60, opt, lfd;
+	const char *mode;
+
+	while ((opt = getopt(argc, argv, "6p:b:t:")) != -1) {
+		switch (opt) {
+		case '6': v6 = 1; break;
+		case 'p': port = atoi(optarg); break;
+		case 'b': backlog = atoi(optarg); break;
+		case 't': secs = atoi(optarg); break;
+		default: fprintf(stderr, "usage: ev_server [-6] [-p PORT] [-b BACKLOG] [-t S] MODE [N]\n"); return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "ev_server: no mode\n");
+		return 2;
+	}
+	mode = argv[optind];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGALRM, on_alarm);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(secs);
+	lfd = listen_on(v6, port, backlog);
+
+	if (!strcmp(mode, "accept")) {
+		int n = optind + 1 < argc ? atoi(argv[optind + 1]) : 1;
+		char buf[4096];
+
+		for (int i = 0; i < n; i++) {
+			int fd = accept(lfd, NULL, NULL);
+
+			CHECK(fd);
+			printf("ACCEPT %d %d\n", fd, peer_port(fd));
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			close(fd);
+			printf("CLOSE %d\n", fd);
+		}
+		printf("DONE\n");
+		pause();
+	} else if (!strcmp(mode, "noaccept")) {
+		for (;;)
+			pause();
+	} else if (!strcmp(mode, "epoll")) {
+		struct epoll_event ev = { .events = EPOLLIN }, evs[64];
+		int ep = epoll_create1(0);
+		char buf[4096];
+
+		CHECK(ep);
+		printf("EPFD %d\n", ep);
+		ev.data.fd = lfd;
+		CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
+		for (;;) {
+			int n = epoll_wait(ep, evs, 64, -1);
+
+			if (n < 0)
+				continue;
+			printf("WAIT %d\n", n);
+			for (int i = 0; i < n; i++) {
+				int fd = evs[i].data.fd;
+
+				printf("READY %d\n", fd);
+				if (fd == lfd) {
+					int c = accept(lfd, NULL, NULL);
+
+					if (c < 0)
+						continue;
+					printf("ACCEPT %d %d\n", c, peer_port(c));
+					ev.events = EPOLLIN;
+					ev.data.fd = c;
+					CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev));
+					continue;
+				}
+				ssize_t r = read(fd, buf, sizeof(buf));
+
+				if (r > 0) {
+					if (write(fd, buf, r) < 0)
+						perror("write");
+				} else {
+					epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+					close(fd);
+					printf("CLOSE %d\n", fd);
+				}
+			}
+		}
+	} else {
+		fprintf(stderr, "ev_server: unknown mode '%s'\n", mode);
+		return 2;
+	}
+	return 0;
+}

@@ -1,0 +1,717 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The event engine's loader: probes which tier each hook can have on this
+ * kernel, switches off every program of the other tiers, loads and attaches
+ * bpf/events.bpf.c, seeds socket and epoll ownership from a snapshot and
+ * drains the ring buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "events.h"
+#include "events.skel.h"
+#include "format.h"
+#include "snapshot.h"
+#include "util.h"
+
+#define KPROBE_PMU "/sys/bus/event_source/devices/kprobe"
+#define MAX_FUNCS 4
+#define MAX_TPS 3
+
+/* A hook's programs per tier: the functions its fentry/kprobe variants
+ * attach to (the first n_required must all work), the tracepoints its
+ * tracepoint variant needs. */
+struct hook_def {
+	const char *name;
+	const char *funcs[MAX_FUNCS];
+	int n_required;
+	const char *tps[MAX_TPS];
+};
+
+static const struct hook_def hook_defs[ST_HOOK_COUNT] = {
+	[ST_HOOK_CONNECT] = { "tcp_v4_connect/tcp_v6_connect",
+			      { "tcp_v4_connect", "tcp_v6_connect" }, 1,
+			      { "inet_sock_set_state", "sys_exit" } },
+	[ST_HOOK_ACCEPT] = { "inet_csk_accept", { "inet_csk_accept" }, 1, { "sys_exit" } },
+	[ST_HOOK_SYN_QUEUE] = { "syn_queue (tcp_conn_request)", { "tcp_conn_request" }, 1,
+				{ "consume_skb", "tcp_retransmit_synack" } },
+	[ST_HOOK_ACCEPT_QUEUE] = { "accept_queue (tcp_v4_syn_recv_sock)",
+				   { "tcp_conn_request", "tcp_v4_syn_recv_sock",
+				     "inet_csk_complete_hashdance", "tcp_v6_syn_recv_sock" }, 3,
+				   { "inet_sock_set_state", "consume_skb", "kfree_skb" } },
+	[ST_HOOK_EPOLL] = { "ep_poll_callback", { "ep_poll_callback" }, 1,
+			    { "sk_data_ready", "sys_exit" } },
+	[ST_HOOK_STATE] = { "state/close (inet_sock_set_state)", { NULL }, 0,
+			    { "inet_sock_set_state", "sys_enter" } },
+};
+
+/* Every program of the skeleton: its tier, the hooks it serves, and the
+ * kernel function (or tracepoint) it needs. */
+enum { VARIANT_ANY, VARIANT_ACCEPT_ARG, VARIANT_ACCEPT_OLD };
+
+struct prog_def {
+	const char *prog;
+	enum st_tier tier;
+	unsigned int hooks; /* bit per enum st_hook; 0: always (plumbing) */
+	const char *target; /* function, or tracepoint for the tracepoint tier */
+	int variant;
+};
+
+#define H(x) (1u << ST_HOOK_##x)
+static const struct prog_def prog_defs[] = {
+	{ "tp_sys_enter", ST_TIER_TRACEPOINT, 0, "sys_enter" },
+	{ "tp_sys_exit", ST_TIER_TRACEPOINT, 0, "sys_exit" },
+	{ "tp_set_state", ST_TIER_TRACEPOINT, 0, "inet_sock_set_state" },
+	{ "tp_synack_retrans", ST_TIER_TRACEPOINT, 0, "tcp_retransmit_synack" },
+	{ "tp_consume_skb", ST_TIER_TRACEPOINT, H(SYN_QUEUE) | H(ACCEPT_QUEUE), "consume_skb" },
+	{ "tp_kfree_skb", ST_TIER_TRACEPOINT, H(SYN_QUEUE) | H(ACCEPT_QUEUE), "kfree_skb" },
+	{ "tp_sk_data_ready", ST_TIER_TRACEPOINT, H(EPOLL), "sk_data_ready" },
+
+	{ "fentry_tcp_v4_connect", ST_TIER_FENTRY, H(CONNECT), "tcp_v4_connect" },
+	{ "fexit_tcp_v4_connect", ST_TIER_FENTRY, H(CONNECT), "tcp_v4_connect" },
+	{ "fentry_tcp_v6_connect", ST_TIER_FENTRY, H(CONNECT), "tcp_v6_connect" },
+	{ "fexit_tcp_v6_connect", ST_TIER_FENTRY, H(CONNECT), "tcp_v6_connect" },
+	{ "fexit_inet_csk_accept", ST_TIER_FENTRY, H(ACCEPT), "inet_csk_accept",
+	  VARIANT_ACCEPT_ARG },
+	{ "fexit_inet_csk_accept_old", ST_TIER_FENTRY, H(ACCEPT), "inet_csk_accept",
+	  VARIANT_ACCEPT_OLD },
+	{ "fentry_tcp_conn_request", ST_TIER_FENTRY, H(SYN_QUEUE) | H(ACCEPT_QUEUE),
+	  "tcp_conn_request" },
+	{ "fexit_tcp_v4_syn_recv_sock", ST_TIER_FENTRY, H(ACCEPT_QUEUE), "tcp_v4_syn_recv_sock" },
+	{ "fexit_tcp_v6_syn_recv_sock", ST_TIER_FENTRY, H(ACCEPT_QUEUE), "tcp_v6_syn_recv_sock" },
+	{ "fexit_inet_csk_complete_hashdance", ST_TIER_FENTRY, H(ACCEPT_QUEUE),
+	  "inet_csk_complete_hashdance" },
+	{ "fentry_ep_poll_callback", ST_TIER_FENTRY, H(EPOLL), "ep_poll_callback" },
+
+	{ "kprobe_tcp_v4_connect", ST_TIER_KPROBE, H(CONNECT), "tcp_v4_connect" },
+	{ "kretprobe_tcp_v4_connect", ST_TIER_KPROBE, H(CONNECT), "tcp_v4_connect" },
+	{ "kprobe_tcp_v6_connect", ST_TIER_KPROBE, H(CONNECT), "tcp_v6_connect" },
+	{ "kretprobe_tcp_v6_connect", ST_TIER_KPROBE, H(CONNECT), "tcp_v6_connect" },
+	{ "kretprobe_inet_csk_accept", ST_TIER_KPROBE, H(ACCEPT), "inet_csk_accept" },
+	{ "kprobe_tcp_conn_request", ST_TIER_KPROBE, H(SYN_QUEUE) | H(ACCEPT_QUEUE),
+	  "tcp_conn_request" },
+	{ "kprobe_tcp_v4_syn_recv_sock", ST_TIER_KPROBE, H(ACCEPT_QUEUE), "tcp_v4_syn_recv_sock" },
+	{ "kretprobe_tcp_v4_syn_recv_sock", ST_TIER_KPROBE, H(ACCEPT_QUEUE),
+	  "tcp_v4_syn_recv_sock" },
+	{ "kprobe_tcp_v6_syn_recv_sock", ST_TIER_KPROBE, H(ACCEPT_QUEUE), "tcp_v6_syn_recv_sock" },
+	{ "kretprobe_tcp_v6_syn_recv_sock", ST_TIER_KPROBE, H(ACCEPT_QUEUE),
+	  "tcp_v6_syn_recv_sock" },
+	{ "kprobe_inet_csk_complete_hashdance", ST_TIER_KPROBE, H(ACCEPT_QUEUE),
+	  "inet_csk_complete_hashdance" },
+	{ "kretprobe_inet_csk_complete_hashdance", ST_TIER_KPROBE, H(ACCEPT_QUEUE),
+	  "inet_csk_complete_hashdance" },
+	{ "kprobe_ep_poll_callback", ST_TIER_KPROBE, H(EPOLL), "ep_poll_callback" },
+};
+#undef H
+#define N_PROGS (sizeof(prog_defs) / sizeof(prog_defs[0]))
+
+/* Map values of bpf/events.bpf.c, mirrored: keep in sync. */
+struct listener_state {
+	uint64_t net;
+	uint64_t last_drops;
+	int32_t fd;
+	uint32_t last_synq;
+	uint16_t port;
+	uint16_t pad[3];
+};
+
+#define SS_ACCEPTED 0x4
+struct sock_state {
+	uint64_t connect_ns;
+	uint64_t queued_ns;
+	uint64_t listener;
+	int32_t fd;
+	uint32_t flags;
+};
+
+struct epoll_state {
+	uint64_t first_wakeup_ns;
+	int32_t epfd;
+	uint32_t pad;
+};
+
+struct event_source {
+	struct events_bpf *skel;
+	struct ring_buffer *rb;
+	uint32_t pid;
+	char comm[ST_COMM_LEN];
+	struct st_hook_status hooks[ST_HOOK_COUNT];
+	uint64_t delivered;
+	uint64_t lost;
+	int ncpus;
+	uint64_t *lost_percpu;
+	/* valid during one poll */
+	st_event_fn fn;
+	void *fn_ctx;
+	int polled;
+};
+
+/* ---- probing ---- */
+
+/* What this kernel allows, found once per process. */
+struct probe_cache {
+	int ready;
+	struct btf *vmlinux;
+	char vmlinux_err[96];
+	int kprobe_pmu_type; /* -errno when none */
+	struct {
+		const char *func;
+		int fentry_err, kprobe_err; /* 0 ok, -errno, 1 untried */
+		char fentry_why[96], kprobe_why[96];
+	} funcs[12];
+	int n_funcs;
+};
+
+static struct probe_cache cache;
+
+static void probe_init(void)
+{
+	char buf[32] = {};
+	int fd, err;
+
+	if (cache.ready)
+		return;
+	cache.ready = 1;
+	cache.vmlinux = btf__load_vmlinux_btf();
+	err = libbpf_get_error(cache.vmlinux);
+	if (err) {
+		cache.vmlinux = NULL;
+		snprintf(cache.vmlinux_err, sizeof(cache.vmlinux_err),
+			 "no kernel BTF (%s)", strerror(-err));
+	}
+	fd = open(KPROBE_PMU "/type", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cache.kprobe_pmu_type = -errno;
+		return;
+	}
+	cache.kprobe_pmu_type = read(fd, buf, sizeof(buf) - 1) > 0 ? atoi(buf) : -EINVAL;
+	close(fd);
+}
+
+static const char *errno_name(int err)
+{
+	switch (err) {
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case EINVAL: return "EINVAL";
+	case ENOENT: return "ENOENT";
+	case ENOTSUP: return "ENOTSUP";
+	case ENOSYS: return "ENOSYS";
+	case EBUSY: return "EBUSY";
+	case E2BIG: return "E2BIG";
+	case ESRCH: return "ESRCH";
+	default: return strerror(err);
+	}
+}
+
+static const struct bpf_insn ret0_insns[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+/* libbpf-tools' fentry_can_attach(), plus the attach: load a two-instruction
+ * fentry program on func and attach it. */
+static int try_fentry(const char *func, char *why, size_t len)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	int id, prog_fd, link_fd, err;
+
+	if (!cache.vmlinux) {
+		snprintf(why, len, "%s", cache.vmlinux_err);
+		return -ENOENT;
+	}
+	id = btf__find_by_name_kind(cache.vmlinux, func, BTF_KIND_FUNC);
+	if (id < 0) {
+		snprintf(why, len, "%s not in kernel BTF", func);
+		return -ENOENT;
+	}
+	opts.attach_btf_id = id;
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "st_probe", "GPL", ret0_insns, 2, &opts);
+	if (prog_fd < 0) {
+		err = -errno;
+		snprintf(why, len, "load failed: %s%s", errno_name(-err),
+			 err == -EPERM ? " (kernel lockdown?)" : "");
+		return err;
+	}
+	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
+	if (link_fd < 0) {
+		err = -errno;
+		snprintf(why, len, "attach failed: %s%s", errno_name(-err),
+			 err == -EPERM ? " (kernel lockdown?)" : "");
+		close(prog_fd);
+		return err;
+	}
+	close(link_fd);
+	close(prog_fd);
+	return 0;
+}
+
+/* A real kprobe on func through the kprobe PMU, with a trivial program. */
+static int try_kprobe(const char *func, char *why, size_t len)
+{
+	struct perf_event_attr attr = {};
+	int prog_fd, pfd, err;
+
+	if (cache.kprobe_pmu_type < 0) {
+		snprintf(why, len, "no kprobes (CONFIG_KPROBES off: %s missing)", KPROBE_PMU);
+		return cache.kprobe_pmu_type;
+	}
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "st_probe", "GPL", ret0_insns, 2, NULL);
+	if (prog_fd < 0) {
+		err = -errno;
+		snprintf(why, len, "load failed: %s", errno_name(-err));
+		return err;
+	}
+	attr.size = sizeof(attr);
+	attr.type = cache.kprobe_pmu_type;
+	attr.config1 = (uint64_t)(uintptr_t)func;
+	pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0) {
+		err = -errno;
+		snprintf(why, len, "attach failed on %s: %s%s", func, errno_name(-err),
+			 err == -ENOENT || err == -EINVAL ? " (not a probeable symbol)" : "");
+		close(prog_fd);
+		return err;
+	}
+	err = ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd) ? -errno : 0;
+	if (err)
+		snprintf(why, len, "attach failed: %s", errno_name(-err));
+	close(pfd);
+	close(prog_fd);
+	return err;
+}
+
+/* 0 when func can carry a program of tier (fentry or kprobe), else -errno
+ * with the reason in *why. Cached per function. */
+static int func_probe(const char *func, enum st_tier tier, const char **why)
+{
+	int i;
+
+	for (i = 0; i < cache.n_funcs; i++)
+		if (!strcmp(cache.funcs[i].func, func))
+			break;
+	if (i == cache.n_funcs) {
+		if (i == (int)(sizeof(cache.funcs) / sizeof(cache.funcs[0])))
+			return -E2BIG;
+		cache.n_funcs++;
+		cache.funcs[i].func = func;
+		cache.funcs[i].fentry_err = cache.funcs[i].kprobe_err = 1;
+	}
+	if (tier == ST_TIER_FENTRY) {
+		if (cache.funcs[i].fentry_err == 1)
+			cache.funcs[i].fentry_err = try_fentry(func, cache.funcs[i].fentry_why,
+							       sizeof(cache.funcs[i].fentry_why));
+		*why = cache.funcs[i].fentry_why;
+		return cache.funcs[i].fentry_err;
+	}
+	if (cache.funcs[i].kprobe_err == 1)
+		cache.funcs[i].kprobe_err = try_kprobe(func, cache.funcs[i].kprobe_why,
+						       sizeof(cache.funcs[i].kprobe_why));
+	*why = cache.funcs[i].kprobe_why;
+	return cache.funcs[i].kprobe_err;
+}
+
+static int tracepoint_exists(const char *tp)
+{
+	char name[128];
+
+	if (!cache.vmlinux)
+		return 0;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return btf__find_by_name_kind(cache.vmlinux, name, BTF_KIND_TYPEDEF) >= 0;
+}
+
+/* Can hook h take tier? 0 or -errno, with why filled. */
+static int hook_can(int h, enum st_tier tier, char *why, size_t len)
+{
+	const struct hook_def *d = &hook_defs[h];
+	const char *r;
+	int i, err;
+
+	if (tier == ST_TIER_TRACEPOINT) {
+		for (i = 0; i < MAX_TPS && d->tps[i]; i++) {
+			if (!tracepoint_exists(d->tps[i])) {
+				snprintf(why, len, "tracepoint %s missing", d->tps[i]);
+				return -ENOENT;
+			}
+		}
+		return 0;
+	}
+	if (!d->n_required) {
+		snprintf(why, len, "no %s variant: this hook is a tracepoint",
+			 st_tier_name(tier));
+		return -ENOTSUP;
+	}
+	for (i = 0; i < d->n_required; i++) {
+		err = func_probe(d->funcs[i], tier, &r);
+		if (err) {
+			snprintf(why, len, "%s", r);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void why_append(char *dst, size_t len, const char *tier, const char *what)
+{
+	size_t used = strlen(dst);
+
+	snprintf(dst + used, len - used, "%s%s: %s", used ? "; " : "", tier, what);
+}
+
+/* Fills the tier of every hook for mode. Forcing fentry or kprobe fails
+ * (-EOPNOTSUPP, with a message) when a hook that has that tier cannot take
+ * it; a missing tracepoint only switches its hook off. */
+static int choose_tiers(struct st_hook_status hooks[ST_HOOK_COUNT], enum st_mode mode,
+			int print_errors)
+{
+	static const enum st_tier order[] = { ST_TIER_FENTRY, ST_TIER_KPROBE, ST_TIER_TRACEPOINT };
+	char why[128];
+	int h, i, ret = 0;
+
+	probe_init();
+	for (h = 0; h < ST_HOOK_COUNT; h++) {
+		struct st_hook_status *st = &hooks[h];
+
+		memset(st, 0, sizeof(*st));
+		st->hook = hook_defs[h].name;
+		st->tier = ST_TIER_NONE;
+		if (mode == ST_MODE_AUTO) {
+			for (i = 0; i < 3; i++) {
+				if (order[i] != ST_TIER_TRACEPOINT && !hook_defs[h].n_required)
+					continue; /* no such variant: nothing to explain */
+				if (!hook_can(h, order[i], why, sizeof(why))) {
+					st->tier = order[i];
+					break;
+				}
+				why_append(st->why, sizeof(st->why), st_tier_name(order[i]), why);
+			}
+			continue;
+		}
+		enum st_tier want = mode == ST_MODE_FENTRY ? ST_TIER_FENTRY :
+				    mode == ST_MODE_KPROBE ? ST_TIER_KPROBE : ST_TIER_TRACEPOINT;
+
+		if (want != ST_TIER_TRACEPOINT && !hook_defs[h].n_required)
+			want = ST_TIER_TRACEPOINT;
+		if (!hook_can(h, want, why, sizeof(why))) {
+			st->tier = want;
+			if (want != ST_TIER_TRACEPOINT || hook_defs[h].n_required)
+				snprintf(st->why, sizeof(st->why), "--mode %s", st_tier_name(want));
+			continue;
+		}
+		why_append(st->why, sizeof(st->why), st_tier_name(want), why);
+		if (want != ST_TIER_TRACEPOINT) {
+			if (print_errors)
+				st_err("--mode %s: %s: %s", st_tier_name(want), st->hook, why);
+			ret = -EOPNOTSUPP;
+		}
+	}
+	return ret;
+}
+
+int event_source__probe(struct st_hook_status hooks[ST_HOOK_COUNT], enum st_mode mode)
+{
+	return choose_tiers(hooks, mode, 0);
+}
+
+/* ---- loading ---- */
+
+static int accept_has_arg_struct(void)
+{
+	return cache.vmlinux &&
+	       btf__find_by_name_kind(cache.vmlinux, "proto_accept_arg", BTF_KIND_STRUCT) >= 0;
+}
+
+static int prog_wanted(const struct prog_def *p, const struct st_hook_status *hooks)
+{
+	const char *why;
+	int h, used = !p->hooks;
+
+	for (h = 0; h < ST_HOOK_COUNT; h++)
+		if ((p->hooks & (1u << h)) && hooks[h].tier == p->tier)
+			used = 1;
+	if (!used)
+		return 0;
+	if (p->tier == ST_TIER_TRACEPOINT)
+		return tracepoint_exists(p->target);
+	if (p->variant == VARIANT_ACCEPT_ARG && !accept_has_arg_struct())
+		return 0;
+	if (p->variant == VARIANT_ACCEPT_OLD && accept_has_arg_struct())
+		return 0;
+	/* optional functions (tcp_v6_* when IPv6 is a module) just stay off */
+	return func_probe(p->target, p->tier, &why) == 0;
+}
+
+static int open_skel(struct event_source *s)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = st_btf_path());
+	struct events_bpf *skel;
+	size_t i;
+	int h, err;
+
+	skel = events_bpf__open_opts(&open_opts);
+	if (!skel)
+		return -errno;
+	skel->rodata->target_tgid = s->pid;
+	for (h = 0; h < ST_HOOK_COUNT; h++)
+		skel->rodata->hook_tier[h] = s->hooks[h].tier;
+	for (i = 0; i < N_PROGS; i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(skel->obj, prog_defs[i].prog);
+
+		if (prog)
+			bpf_program__set_autoload(prog, prog_wanted(&prog_defs[i], s->hooks));
+	}
+	err = events_bpf__load(skel);
+	if (!err)
+		err = events_bpf__attach(skel);
+	if (err) {
+		events_bpf__destroy(skel);
+		return err;
+	}
+	s->skel = skel;
+	return 0;
+}
+
+/* After a load or attach failure with function hooks: move each such hook
+ * one tier down and say why. Returns 1 when anything moved. */
+static int downgrade(struct event_source *s, int err)
+{
+	char why[128], what[96];
+	int h, moved = 0;
+
+	snprintf(what, sizeof(what), "programs failed to load or attach: %s", errno_name(-err));
+	for (h = 0; h < ST_HOOK_COUNT; h++) {
+		struct st_hook_status *st = &s->hooks[h];
+
+		if (st->tier != ST_TIER_FENTRY && st->tier != ST_TIER_KPROBE)
+			continue;
+		why_append(st->why, sizeof(st->why), st_tier_name(st->tier), what);
+		if (st->tier == ST_TIER_FENTRY && !hook_can(h, ST_TIER_KPROBE, why, sizeof(why)))
+			st->tier = ST_TIER_KPROBE;
+		else
+			st->tier = hook_can(h, ST_TIER_TRACEPOINT, why, sizeof(why)) ?
+					   ST_TIER_NONE : ST_TIER_TRACEPOINT;
+		moved = 1;
+	}
+	return moved;
+}
+
+static int seed_ownership(struct event_source *s)
+{
+	struct snapshot_taker *taker = NULL;
+	struct st_snapshot snap;
+	int listeners_fd = bpf_map__fd(s->skel->maps.listeners);
+	int ports_fd = bpf_map__fd(s->skel->maps.listen_ports);
+	int socks_fd = bpf_map__fd(s->skel->maps.socks);
+	int epolls_fd = bpf_map__fd(s->skel->maps.epolls);
+	int64_t added = 0;
+	size_t i;
+	int err;
+
+	err = snapshot_taker__open(&taker, s->pid);
+	if (err)
+		return err;
+	err = snapshot_taker__take(taker, &snap);
+	snapshot_taker__close(taker);
+	if (err)
+		return err;
+	memcpy(s->comm, snap.comm, sizeof(s->comm) - 1);
+	for (i = 0; i < snap.n_listeners; i++) {
+		const struct st_listener *l = &snap.listeners[i];
+		struct listener_state ls = {};
+		uint32_t port = l->local.port;
+
+		/* net unknown from here: 0 skips the namespace check */
+		ls.fd = l->fd;
+		ls.port = l->local.port;
+		ls.last_drops = l->drops;
+		if (!bpf_map_update_elem(listeners_fd, &l->sk_id, &ls, BPF_NOEXIST))
+			added++;
+		bpf_map_update_elem(ports_fd, &port, &l->sk_id, BPF_NOEXIST);
+	}
+	__atomic_fetch_add(&s->skel->bss->listener_count, added, __ATOMIC_SEQ_CST);
+	for (i = 0; i < snap.n_fds; i++) {
+		const struct st_fd *f = &snap.fds[i];
+
+		if ((f->kind == ST_FD_TCP || f->kind == ST_FD_TCP6) && f->state != 10 /* LISTEN */) {
+			struct sock_state ss = { .fd = f->fd, .flags = SS_ACCEPTED };
+
+			bpf_map_update_elem(socks_fd, &f->obj_id, &ss, BPF_NOEXIST);
+		} else if (f->kind == ST_FD_EPOLL) {
+			struct epoll_state es = { .epfd = f->fd };
+
+			bpf_map_update_elem(epolls_fd, &f->obj_id, &es, BPF_NOEXIST);
+		}
+	}
+	st_snapshot__free(&snap);
+	return 0;
+}
+
+static int on_ring_event(void *ctx, void *data, size_t size)
+{
+	struct event_source *s = ctx;
+	struct st_event e;
+
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	if (!e.comm[0])
+		memcpy(e.comm, s->comm, sizeof(e.comm));
+	s->delivered++;
+	s->polled++;
+	if (s->fn)
+		s->fn(&e, s->fn_ctx);
+	return 0;
+}
+
+int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode)
+{
+	struct event_source *s;
+	int err, attempt;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->pid = pid;
+	err = choose_tiers(s->hooks, mode, 1);
+	if (err)
+		goto fail;
+	for (attempt = 0; attempt < 3; attempt++) {
+		err = open_skel(s);
+		if (!err)
+			break;
+		if (mode == ST_MODE_FENTRY || mode == ST_MODE_KPROBE || !downgrade(s, err))
+			break;
+	}
+	if (err) {
+		st_err("failed to load event programs: %s (run with -v for the verifier log)",
+		       strerror(-err));
+		goto fail;
+	}
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0) {
+		err = s->ncpus ? s->ncpus : -EINVAL;
+		goto fail;
+	}
+	s->lost_percpu = calloc(s->ncpus, sizeof(uint64_t));
+	if (!s->lost_percpu) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_ring_event, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		st_err("failed to set up the ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	/* After attach, so a socket made meanwhile is seen by one or the other. */
+	err = seed_ownership(s);
+	if (err == -ESRCH) {
+		st_err("process %u exited", pid);
+		goto fail;
+	}
+	if (err) {
+		st_err("failed to read the sockets of process %u: %s", pid, strerror(-err));
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	event_source__close(s);
+	return err;
+}
+
+int event_source__set_filter(struct event_source *s, uint32_t type_mask)
+{
+	if (!s || !s->skel)
+		return -EINVAL;
+	__atomic_store_n(&s->skel->data->type_mask, type_mask, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static uint64_t read_lost(struct event_source *s)
+{
+	uint32_t zero = 0;
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.lost_events), &zero, s->lost_percpu))
+		return s->lost;
+	for (int i = 0; i < s->ncpus; i++)
+		sum += s->lost_percpu[i];
+	return sum;
+}
+
+int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx)
+{
+	uint64_t lost;
+	int err;
+
+	s->fn = fn;
+	s->fn_ctx = ctx;
+	s->polled = 0;
+	/* Wake-ups are batched in BPF: the wait may time out with events
+	 * waiting, so always drain after it. */
+	err = ring_buffer__poll(s->rb, timeout_ms);
+	if (err >= 0 || err == -EINTR)
+		err = ring_buffer__consume(s->rb);
+	lost = read_lost(s);
+	if (lost > s->lost) {
+		struct st_event e = { .type = ST_EV_LOST, .pid = s->pid, .fd = -1, .epfd = -1 };
+
+		e.time_ns = st_now_ns();
+		e.count = (uint32_t)(lost - s->lost > UINT32_MAX ? UINT32_MAX : lost - s->lost);
+		memcpy(e.comm, s->comm, sizeof(e.comm));
+		s->lost = lost;
+		s->polled++;
+		if (fn)
+			fn(&e, ctx);
+	}
+	s->fn = NULL;
+	if (err < 0 && err != -EINTR)
+		return err;
+	return s->polled;
+}
+
+int event_source__fd(const struct event_source *s)
+{
+	return s && s->rb ? ring_buffer__epoll_fd(s->rb) : -1;
+}
+
+uint64_t event_source__lost(const struct event_source *s)
+{
+	return s ? s->lost : 0;
+}
+
+uint64_t event_source__delivered(const struct event_source *s)
+{
+	return s ? s->delivered : 0;
+}
+
+const struct st_hook_status *event_source__hooks(const struct event_source *s)
+{
+	return s ? s->hooks : NULL;
+}
+
+void event_source__close(struct event_source *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	/* destroys every link, then the programs and maps */
+	events_bpf__destroy(s->skel);
+	free(s->lost_percpu);
+	free(s);
+}

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* --events: stream a process's socket events; --probe: show hook tiers. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "events.h"
+#include "format.h"
+#include "print.h"
+#include "util.h"
+
+/* Ring drain tick: bounds how long a batched event waits to be printed. */
+#define POLL_MS 50
+#define ALIVE_CHECK_NS (200 * 1000 * 1000ull)
+
+struct events_out {
+	FILE *f;
+	int json;
+	uint64_t by_type[ST_EV_TYPE_COUNT];
+	uint64_t printed;
+};
+
+static void on_event(const struct st_event *e, void *ctx)
+{
+	struct events_out *o = ctx;
+
+	if (e->type < ST_EV_TYPE_COUNT)
+		o->by_type[e->type]++;
+	o->printed++;
+	if (o->json)
+		st_print_event_json(o->f, e);
+	else
+		st_print_event_text(o->f, e);
+}
+
+/* "accept,accept_overflow" -> bit mask; 0 and a message on a bad name. */
+static int parse_filter(const char *spec, uint32_t *mask)
+{
+	char *copy = strdup(spec), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	*mask = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned int t = st_event_type_parse(tok);
+
+		if (!t) {
+			char names[512] = "";
+
+			for (t = 1; t < ST_EV_TYPE_COUNT; t++) {
+				strncat(names, st_event_type_name(t), sizeof(names) - strlen(names) - 3);
+				if (t + 1 < ST_EV_TYPE_COUNT)
+					strcat(names, ", ");
+			}
+			st_err("unknown event type '%s' in --filter (types: %s)", tok, names);
+			err = -EINVAL;
+			break;
+		}
+		*mask |= 1u << t;
+	}
+	free(copy);
+	if (!err && !*mask) {
+		st_err("--filter needs at least one event type");
+		err = -EINVAL;
+	}
+	return err;
+}
+
+static void print_tiers(FILE *f, const struct st_hook_status *hooks)
+{
+	for (int h = 0; h < ST_HOOK_COUNT; h++)
+		fprintf(f, "%s%s=%s", h ? " " : "", hooks[h].hook, st_tier_name(hooks[h].tier));
+	fprintf(f, "\n");
+}
+
+static void print_summary(const struct events_out *o, struct event_source *src, uint32_t pid,
+			  const char *why)
+{
+	uint64_t lost = event_source__lost(src);
+
+	fprintf(stderr, "socktrace: %s: %" PRIu64 " events", why, o->printed);
+	for (unsigned int t = 1; t < ST_EV_TYPE_COUNT; t++)
+		if (o->by_type[t] && t != ST_EV_LOST)
+			fprintf(stderr, ", %s %" PRIu64, st_event_type_name(t), o->by_type[t]);
+	fprintf(stderr, "; %" PRIu64 " lost\n", lost);
+	if (o->json) {
+		fprintf(o->f, "{\"type\":\"summary\",\"time_ns\":%" PRIu64 ",\"pid\":%u,"
+			"\"delivered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"by_type\":{",
+			st_now_ns(), pid, event_source__delivered(src), lost);
+		int n = 0;
+
+		for (unsigned int t = 1; t < ST_EV_TYPE_COUNT; t++)
+			if (o->by_type[t])
+				fprintf(o->f, "%s\"%s\":%" PRIu64, n++ ? "," : "",
+					st_event_type_name(t), o->by_type[t]);
+		fprintf(o->f, "}}\n");
+	}
+}
+
+int events_cmd(const struct st_env *env)
+{
+	struct events_out out = { .f = stdout, .json = env->json };
+	struct event_source *src = NULL;
+	uint64_t start, deadline = 0, next_alive;
+	uint32_t mask = ~0u;
+	const char *why = "stopped";
+	int err, ret = ST_EXIT_OK;
+
+	if (env->filter && parse_filter(env->filter, &mask))
+		return ST_EXIT_USAGE;
+	if (st_check_bpf_env())
+		return ST_EXIT_FAIL;
+	err = event_source__open(&src, env->pid, env->mode);
+	if (err)
+		return ST_EXIT_FAIL;
+	event_source__set_filter(src, mask);
+	fprintf(stderr, "socktrace: tracing pid %u: ", env->pid);
+	print_tiers(stderr, event_source__hooks(src));
+
+	start = st_now_ns();
+	next_alive = start + ALIVE_CHECK_NS;
+	if (env->duration_s > 0)
+		deadline = start + (uint64_t)(env->duration_s * 1e9);
+	while (!st_exiting) {
+		uint64_t now;
+		int timeout = POLL_MS;
+
+		err = event_source__poll(src, timeout, on_event, &out);
+		if (err < 0 && err != -EINTR) {
+			st_err("failed to read events: %s", strerror(-err));
+			ret = ST_EXIT_FAIL;
+			break;
+		}
+		if (fflush(out.f) || ferror(out.f)) {
+			st_err("failed to write output: %s", strerror(errno));
+			ret = ST_EXIT_FAIL;
+			break;
+		}
+		now = st_now_ns();
+		if (deadline && now >= deadline) {
+			why = "duration elapsed";
+			break;
+		}
+		if (now >= next_alive) {
+			next_alive = now + ALIVE_CHECK_NS;
+			if (!st_pid_alive(env->pid)) {
+				why = "process exited";
+				break;
+			}
+		}
+	}
+	if (st_exiting)
+		why = st_exiting == SIGTERM ? "SIGTERM" : st_exiting == SIGINT ? "SIGINT" : "signal";
+	/* what is already in the ring */
+	event_source__poll(src, 0, on_event, &out);
+	print_summary(&out, src, env->pid, why);
+	if (fflush(out.f) || ferror(out.f))
+		ret = ST_EXIT_FAIL;
+	event_source__close(src);
+	return ret;
+}
+
+int probe_cmd(const struct st_env *env)
+{
+	struct st_hook_status hooks[ST_HOOK_COUNT];
+	int err;
+
+	if (st_check_bpf_env())
+		return ST_EXIT_FAIL;
+	err = event_source__probe(hooks, env->mode);
+	if (env->json) {
+		printf("{\"mode\":\"%s\",\"ok\":%s,\"hooks\":[",
+		       env->mode == ST_MODE_AUTO ? "auto" : st_tier_name((unsigned int)env->mode),
+		       err ? "false" : "true");
+		for (int h = 0; h < ST_HOOK_COUNT; h++) {
+			printf("%s{\"hook\":", h ? "," : "");
+			st_json_string(stdout, hooks[h].hook, strlen(hooks[h].hook));
+			printf(",\"tier\":\"%s\",\"why\":", st_tier_name(hooks[h].tier));
+			st_json_string(stdout, hooks[h].why, strlen(hooks[h].why));
+			printf("}");
+		}
+		printf("]}\n");
+	} else {
+		printf("%-36s %-10s %s\n", "HOOK", "TIER", "WHY NOT A BETTER TIER");
+		for (int h = 0; h < ST_HOOK_COUNT; h++)
+			printf("%-36s %-10s %s\n", hooks[h].hook, st_tier_name(hooks[h].tier),
+			       hooks[h].why[0] ? hooks[h].why : "-");
+	}
+	if (fflush(stdout) || ferror(stdout))
+		return ST_EXIT_FAIL;
+	if (err) {
+		st_err("--mode %s is not available on this kernel (see above)",
+		       st_tier_name((unsigned int)env->mode));
+		return ST_EXIT_FAIL;
+	}
+	return ST_EXIT_OK;
+}
