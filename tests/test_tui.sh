@@ -29,7 +29,7 @@ wait_screen() { wait_for "$1" bash -c "tmux capture-pane -p -t '$S' | grep -qE -
 tui_start() {
 	tmux kill-session -t "$S" 2>/dev/null
 	rm -f "$TMP/st.pid"
-	tmux new-session -d -s "$S" -x 100 -y 30 "bash $TMP/run.sh $*"
+	tmux new-session -d -s "$S" -c "$TMP" -x 100 -y 30 "bash $TMP/run.sh $*"
 	wait_for 5 test -s "$TMP/st.pid"
 }
 # terminal_sane NAME: exit 0, and the pane's terminal is back in cooked mode
@@ -191,7 +191,37 @@ else
 	rows=$(screen | sed -n '/Events/,$p' | grep -E '^ +[+-][0-9]')
 	check_eq "event filter keeps accept rows only" "$(grep -vc ' accept' <<<"$rows")" 0
 fi
+# w starts and stops a recording named after the pid, in the cwd
+keys Escape
+keys w
+wait_screen 3 'REC [0-9]+ ev' && pass "w starts recording" || fail "w starts recording" "$(screen | head -1)"
+sleep 1
+keys w
+wait_screen 3 "recorded [0-9]+ events, [0-9]+ bytes to socktrace-$SRV-[0-9-]+\.st" &&
+	pass "w stops recording" || fail "w stops recording" "$(screen | tail -1)"
+rec=$(ls "$TMP"/socktrace-"$SRV"-*.st 2>/dev/null | head -1)
+[ -n "$rec" ] && pass "recording in the cwd" || fail "recording in the cwd" "$(ls "$TMP")"
+check_match "recording reads back" 'snapshot' "$("$SOCKTRACE" -r "$rec" --text 2>&1 | head -20)"
 keys q
 terminal_sane "q with events"
+
+# -w FILE records from the start; the replay UI shows the same screen
+tui_start -p "$SRV" -w "$TMP/start.st"
+wait_screen 5 'REC [0-9]+ ev' && pass "-w records from the start" || fail "-w records from the start" "$(screen | head -1)"
+sleep 1.5
+keys q
+terminal_sane "q while recording"
+check_match "the -w file reads back" 'ui_server' "$("$SOCKTRACE" -r "$TMP/start.st" --text 2>&1 | head -3)"
+tui_start -r "$TMP/start.st"
+wait_screen 5 'REPLAY [0-9:.]+ \+[0-9.]+s x1' && pass "replay UI header" || fail "replay UI header" "$(screen | head -2)"
+wait_screen 5 '127\.0\.0\.1:8092 .*ACCEPT' && pass "replay shows the listener" ||
+	fail "replay shows the listener" "$(screen | head -8)"
+keys ' '
+check_match "space pauses the replay" 'PAUSED' "$(screen)"
+keys + +
+check_match "+ speeds up" 'x4' "$(screen | head -1)"
+keys q
+terminal_sane "q in replay"
+kill "$SRV"
 
 finish

@@ -425,8 +425,8 @@ static void draw_header(struct tui *t)
 	put(A_BOLD, "socktrace", COLS);
 	putf(A_NORMAL, COLS, "  pid %u ", m->pid);
 	putf(A_BOLD, COLS, "%s", comm);
-	putf(A_NORMAL, COLS, "  %zu fds %zu listening %zu epoll  ev %.0f/s lost %llu",
-	     m->snap.n_fds, m->n_listeners, m->n_epolls, m->events_per_s,
+	putf(A_NORMAL, COLS, "  events %.0f/s", m->events_per_s);
+	putf(m->events_lost ? fill_attr(t, ST_FILL_FULL) : A_NORMAL, COLS, " lost %llu",
 	     (unsigned long long)m->events_lost);
 	if (t->replay) {
 		uint64_t rt = 0;
@@ -438,9 +438,10 @@ static void draw_header(struct tui *t)
 			rt = t->trace_hdr->start_realtime_ns + (m->now_ns - t->trace_hdr->start_mono_ns);
 		secs = (time_t)(rt / 1000000000ull);
 		localtime_r(&secs, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-		putf(A_BOLD, COLS, "  REPLAY %s.%03u x%g", ts,
-		     (unsigned int)(rt / 1000000 % 1000), t->speed);
+		strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+		putf(A_BOLD, COLS, "  REPLAY %s.%03u +%.1fs x%g", ts,
+		     (unsigned int)(rt / 1000000 % 1000),
+		     m->now_ns > t->base_ns ? (m->now_ns - t->base_ns) / 1e9 : 0.0, t->speed);
 	} else if (t->writer) {
 		putf(banner_attr(t), COLS, "  REC %llu ev %llu KB ",
 		     (unsigned long long)trace_writer__events(t->writer),

@@ -201,6 +201,14 @@ static void fill_trace_header(struct tui *t, struct trace_header *h)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	h->start_mono_ns = st_now_ns();
 	h->start_realtime_ns = (uint64_t)rt.tv_sec * NS_PER_S + rt.tv_nsec;
+	/* the recording opens with the snapshot on screen, which is a little
+	 * older than now: start the clock there */
+	if (t->model.have_snap && t->model.snap.time_ns && t->model.snap.time_ns < h->start_mono_ns) {
+		uint64_t back = h->start_mono_ns - t->model.snap.time_ns;
+
+		h->start_mono_ns -= back;
+		h->start_realtime_ns -= back;
+	}
 }
 
 static int record_start(struct tui *t)
