@@ -68,7 +68,7 @@ else
 	fail "overflow counter moved" "drops ${first_drops:-?} -> ${last_drops:-?}"
 fi
 [ "$max_syn" -gt 0 ] && pass "SYN queue filled (max $max_syn)" || fail "SYN queue filled" "stayed 0"
-check_match "headline names the overflow" '! (accept queue of 127\.0\.0\.1:8080 full|127\.0\.0\.1:8080 dropped)' "$(screen)"
+check_match "headline names the overflow" '! (accept queue of 127\.0\.0\.1:8080 full|127\.0\.0\.1:8080 overflows in bursts)' "$(screen)"
 tmux send-keys -t "$S" q
 demo_stopped "q"
 

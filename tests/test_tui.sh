@@ -29,7 +29,7 @@ wait_screen() { wait_for "$1" bash -c "tmux capture-pane -p -t '$S' | grep -qE -
 tui_start() {
 	tmux kill-session -t "$S" 2>/dev/null
 	rm -f "$TMP/st.pid"
-	tmux new-session -d -s "$S" -c "$TMP" -x 100 -y 30 "bash $TMP/run.sh $*"
+	tmux new-session -d -s "$S" -c "$TMP" -x 100 -y 30 "${TUI_ENV:-} bash $TMP/run.sh $*"
 	wait_for 5 test -s "$TMP/st.pid"
 }
 # terminal_sane NAME: exit 0, and the pane's terminal is back in cooked mode
@@ -70,6 +70,8 @@ ip netns exec "$NS" "$TB/snap_client" 127.0.0.1 8081 7 120 >/dev/null &
 _pids+=($!)
 wait_for 5 bash -c "[ \$(ip netns exec $NS ss -Htn state syn-recv 'sport = :8081' | wc -l) -eq 7 ]"
 
+# somaxconn is per netns: the explain text must give the target's
+ip netns exec "$NS" sysctl -qw net.core.somaxconn=1234
 tui_start -p "$SRV"
 wait_screen 5 'ACCEPT' || fail "ui starts" "$(screen | head -5)"
 sleep 0.5
@@ -105,6 +107,8 @@ keys e
 check_match "e explains the selected listener" 'Listening socket 127\.0\.0\.1:8080 \(fd [0-9]+\)' "$(screen)"
 # the popup's text, lines joined without the box's borders
 check_match "explain gives the cause" 'not calling accept\(\) fast enough' \
+	"$(screen | sed -n 's/^.*│ \(.*\)│.*$/\1/p' | tr -s ' \n' ' ')"
+check_match "explain gives the target netns's somaxconn" 'somaxconn 1234' \
 	"$(screen | sed -n 's/^.*│ \(.*\)│.*$/\1/p' | tr -s ' \n' ' ')"
 keys Escape
 keys Tab e
@@ -154,11 +158,14 @@ terminal_sane "q after target exit"
 server --listen 127.0.0.1:8090 --epoll 2:1
 tui_start -p "$SRV"
 wait_screen 5 '127\.0\.0\.1:8090' || fail "ui starts again" "$(screen | head -5)"
+sgr_colors() { tmux capture-pane -p -e -t "$S" | grep -acP '\e\[[0-9;]*(3[0-7]|4[0-7]|38;|48;)[0-9;]*m'; }
+[ "$(sgr_colors)" -gt 0 ] && pass "colours by default" || fail "colours by default" "no colour codes"
 tmux send-keys -t "$S" C-c
 terminal_sane "Ctrl-C"
 
-tui_start -p "$SRV"
+TUI_ENV="NO_COLOR=1" tui_start -p "$SRV"
 wait_screen 5 '127\.0\.0\.1:8090' || fail "ui starts again" "$(screen | head -5)"
+check_eq "NO_COLOR: no colour codes" "$(sgr_colors)" 0
 kill -TERM "$(cat "$TMP/st.pid")"
 terminal_sane "SIGTERM"
 kill "$SRV"

@@ -255,7 +255,8 @@ void st_model__event(struct st_model *m, const struct st_event *e)
 		if (!l)
 			break;
 		l->accepts++;
-		if (!e->err) {
+		/* 0: the tier could not time this one */
+		if (!e->err && e->latency_ns) {
 			l->wait_ns[l->wait_head] = e->latency_ns;
 			l->wait_head = (l->wait_head + 1) % ST_MODEL_WAIT_SAMPLES;
 			if (l->wait_len < ST_MODEL_WAIT_SAMPLES)
@@ -546,10 +547,12 @@ char *st_model__headline(const struct st_model *m, char *buf, size_t len)
 		if (!l->full_since_ns)
 			continue;
 		st_addr_format(addr, sizeof(addr), l->local.family, l->local.addr, l->local.port);
-		sb_printf(&b, "accept queue of %s full (%u/%u) for %s%s, %u dropped: accept() "
-			  "too slow or backlog too small", addr, l->accept_queue, l->accept_max,
-			  l->full_at_first_sight ? ">" : "",
-			  ago(d, sizeof(d), m->now_ns, l->full_since_ns),
+		sb_printf(&b, "accept queue of %s full (%u/%u)", addr, l->accept_queue,
+			  l->accept_max);
+		if (m->now_ns - l->full_since_ns >= NS_PER_S / 2 || l->full_at_first_sight)
+			sb_printf(&b, " for %s%s", l->full_at_first_sight ? ">" : "",
+				  ago(d, sizeof(d), m->now_ns, l->full_since_ns));
+		sb_printf(&b, ", %u dropped: accept() too slow or backlog too small",
 			  l->drops - l->drops_at_full);
 		return buf;
 	}
@@ -559,8 +562,8 @@ char *st_model__headline(const struct st_model *m, char *buf, size_t len)
 		if (!l->drops_changed_ns || m->now_ns - l->drops_changed_ns > 10 * NS_PER_S)
 			continue;
 		st_addr_format(addr, sizeof(addr), l->local.family, l->local.addr, l->local.port);
-		sb_printf(&b, "%s dropped %u connection attempts, the last %s ago: overflows "
-			  "in bursts", addr, l->drops - l->drops_base,
+		sb_printf(&b, "%s overflows in bursts: %u dropped since start, the last %s ago",
+			  addr, l->drops - l->drops_base,
 			  ago(d, sizeof(d), m->now_ns, l->drops_changed_ns));
 		return buf;
 	}
