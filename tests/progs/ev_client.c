@@ -6,7 +6,11 @@
  *       with -s send MSG and wait for the echo, then close
  *   ev_client [-6] -H SECONDS ADDR PORT N
  *       N non-blocking connects at once, held open SECONDS, then closed
+ * -W: wait for SIGUSR1 before the first connect (so a tracer can attach)
+ * -w MS: pause MS before sending and before closing
+ * -e: a failed connect prints "ERR <errno>" and goes on
  */
+#include <signal.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,15 +55,26 @@ static int local_port(int fd)
 						((struct sockaddr_in *)&ss)->sin_port);
 }
 
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	const char *msg = NULL;
-	int v6 = 0, hold = -1, delay_ms = 0, opt, n, port;
+	int v6 = 0, hold = -1, delay_ms = 0, pause_ms = 0, wait_sig = 0, tolerate = 0, opt, n, port;
 	socklen_t len;
 
-	while ((opt = getopt(argc, argv, "6s:d:H:")) != -1) {
+	while ((opt = getopt(argc, argv, "6s:d:H:Ww:e")) != -1) {
 		switch (opt) {
+		case 'W': wait_sig = 1; break;
+		case 'w': pause_ms = atoi(optarg); break;
+		case 'e': tolerate = 1; break;
 		case '6': v6 = 1; break;
 		case 's': msg = optarg; break;
 		case 'd': delay_ms = atoi(optarg); break;
@@ -75,6 +90,16 @@ int main(int argc, char **argv)
 	port = atoi(argv[optind + 1]);
 	n = atoi(argv[optind + 2]);
 	len = make_addr(&ss, v6, argv[optind], port);
+	if (wait_sig) {
+		sigset_t set;
+		int sig;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		printf("WAITING\n");
+		sigwait(&set, &sig);
+	}
 
 	if (hold >= 0) {
 		int *fds = calloc(n, sizeof(int));
@@ -96,8 +121,15 @@ int main(int argc, char **argv)
 		char buf[4096];
 
 		CHECK(fd);
-		CHECK(connect(fd, (void *)&ss, len));
+		if (connect(fd, (void *)&ss, len)) {
+			if (!tolerate)
+				DIE("connect");
+			printf("ERR %d\n", errno);
+			close(fd);
+			continue;
+		}
 		printf("CONN %d\n", local_port(fd));
+		sleep_ms(pause_ms);
 		if (msg) {
 			size_t got = 0, want = strlen(msg);
 
@@ -110,12 +142,9 @@ int main(int argc, char **argv)
 				got += r;
 			}
 		}
+		sleep_ms(pause_ms);
 		close(fd);
-		if (delay_ms) {
-			struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
+		sleep_ms(delay_ms);
 	}
 	return 0;
 }

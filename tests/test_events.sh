@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# socktrace --events against the kernel's own answers, in network namespaces
+# of our own: connect/accept/close match the connections made, accept-queue
+# overflows match TcpExtListenOverflows, epoll wake-ups match what the server
+# saw, other processes never show up, and nothing stays attached after exit.
+# SOCKTRACE_MODE (fentry|kprobe|tracepoint) forces a tier (the VM matrix).
+source "$(dirname "$0")/lib.sh"
+require_root
+
+NS=ev$$a
+netns_new "$NS"
+in_ns() { ip netns exec "$NS" "$@"; }
+
+# Starts socktrace --events --json on pid $1 (extra args after), output in
+# $TMP/$2.json / .err; waits until it has attached. Sets ST_PID.
+start_tracer() {
+	local pid=$1 name=$2
+	shift 2
+	bg "$SOCKTRACE" -p "$pid" --events --json "${MODE_ARGS[@]}" "$@" \
+		>"$TMP/$name.json" 2>"$TMP/$name.err"
+	ST_PID=$BG_PID
+	if ! wait_for 20 grep -q 'tracing pid' "$TMP/$name.err"; then
+		fail "$name: tracer attached" "$(cat "$TMP/$name.err")"
+		return 1
+	fi
+}
+
+# Stops the tracer (SIGINT) and waits for it.
+stop_tracer() {
+	kill -INT "$ST_PID" 2>/dev/null
+	wait "$ST_PID" 2>/dev/null
+}
+
+# jq over the events of one run, one value per line.
+evq() { jq -r "$2" "$TMP/$1.json" 2>/dev/null; }
+count_type() { evq "$1" "select(.type == \"$2\") | .type" | wc -l; }
+
+# Starts a server in the netns; sets SRV_PID, waits for its LISTEN line.
+start_server() {
+	local name=$1
+	shift
+	bg ip netns exec "$NS" "$TB/ev_server" "$@" >"$TMP/$name.out" 2>&1
+	SRV_PID=$BG_PID
+	wait_for 5 grep -q '^LISTEN' "$TMP/$name.out" || fail "$name listening" "$(cat "$TMP/$name.out")"
+}
+
+# ---- probe ----
+out=$("$SOCKTRACE" --probe 2>&1)
+check_eq "probe exit status" "$?" 0
+check_eq "probe lists 6 hooks" "$(grep -cE ' (fentry|kprobe|tracepoint|none) ' <<<"$out")" 6
+json=$("$SOCKTRACE" --probe --json 2>/dev/null)
+check_eq "probe json hooks" "$(jq '.hooks | length' <<<"$json")" 6
+tiers=$(jq -r '.hooks[].tier' <<<"$json" | sort -u | tr '\n' ' ')
+if [ -e /sys/bus/event_source/devices/kprobe ]; then :; else
+	check_match "probe explains missing kprobes" "no kprobes" "$out"
+	check "probe never picks kprobe without kprobes" bash -c "! grep -q kprobe <<<'$tiers'"
+fi
+if [ -n "$SOCKTRACE_MODE" ]; then
+	"$SOCKTRACE" --probe --mode "$SOCKTRACE_MODE" >"$TMP/probe_mode.txt" 2>&1
+	check_eq "probe --mode $SOCKTRACE_MODE available" "$?" 0
+fi
+# The epoll hook needs sk_data_ready in the tracepoint tier (Linux 6.6+).
+EPOLL_TIER=$("$SOCKTRACE" --probe --json "${MODE_ARGS[@]}" 2>/dev/null |
+	jq -r '.hooks[] | select(.hook == "ep_poll_callback") | .tier')
+
+# ---- connect, accept, close: a traced server, a traced client ----
+start_server srv -p 8080 -t 60 accept 5
+SRV1=$SRV_PID
+start_tracer "$SRV1" srv || finish
+# an untraced server and client in the same netns: must never appear
+start_server other -p 8081 -t 60 accept 5
+bg ip netns exec "$NS" "$TB/ev_client" -W -e 127.0.0.1 8080 5 >"$TMP/cli.out" 2>&1
+CLI_PID=$BG_PID
+wait_for 5 grep -q WAITING "$TMP/cli.out"
+start_tracer "$CLI_PID" cli || finish
+CLI_ST=$ST_PID
+in_ns "$TB/ev_client" 127.0.0.1 8081 5 >"$TMP/other_cli.out" 2>&1
+kill -USR1 "$CLI_PID"
+wait "$CLI_PID"
+check_eq "client exit status" "$?" 0
+wait_for 5 grep -q DONE "$TMP/srv.out"
+sleep 0.3
+ST_PID=$CLI_ST
+stop_tracer
+# a connect refused: client traced again
+bg ip netns exec "$NS" "$TB/ev_client" -W -e 127.0.0.1 8099 1 >"$TMP/refused.out" 2>&1
+REF_PID=$BG_PID
+wait_for 5 grep -q WAITING "$TMP/refused.out"
+start_tracer "$REF_PID" refused
+REF_ST=$ST_PID
+kill -USR1 "$REF_PID"
+wait "$REF_PID"
+ST_PID=$REF_ST
+sleep 0.2
+stop_tracer
+kill -TERM "$SRV1"
+wait "$SRV1" 2>/dev/null
+# the server's tracer stops by itself when the server exits
+if wait_for 5 grep -q 'process exited' "$TMP/srv.err"; then
+	pass "tracer stops when the target exits"
+else
+	fail "tracer stops when the target exits" "$(tail -2 "$TMP/srv.err")"
+fi
+
+cli_ports=$(awk '/^CONN/ { print $2 }' "$TMP/cli.out" | sort -n | tr '\n' ' ')
+srv_ports=$(awk '/^ACCEPT/ { print $3 }' "$TMP/srv.out" | sort -n | tr '\n' ' ')
+check_eq "server accepted the client's 5 connections" "$srv_ports" "$cli_ports"
+check_eq "accept events = accepted connections (peer ports)" \
+	"$(evq srv 'select(.type == "accept") | .dport' | sort -n | tr '\n' ' ')" "$srv_ports"
+check_eq "accept events carry the listener port" \
+	"$(evq srv 'select(.type == "accept") | .sport' | sort -u)" 8080
+check_eq "accept fds = fds the server got" \
+	"$(evq srv 'select(.type == "accept") | .fd' | tr '\n' ' ')" \
+	"$(awk '/^ACCEPT/ { print $2 }' "$TMP/srv.out" | tr '\n' ' ')"
+check_eq "child_queued events (peer ports)" \
+	"$(evq srv 'select(.type == "child_queued") | .dport' | sort -n | tr '\n' ' ')" "$srv_ports"
+check_eq "close events = closed connections (peer ports)" \
+	"$(evq srv 'select(.type == "close" and .sport == 8080) | .dport' | sort -n | tr '\n' ' ')" "$srv_ports"
+check_eq "accept wait measured" "$(evq srv 'select(.type == "accept" and .latency_ns > 0) | 1' | wc -l)" 5
+check_eq "connect events = connections made (local ports)" \
+	"$(evq cli 'select(.type == "connect" and .dport == 8080) | .sport' | sort -n | tr '\n' ' ')" "$cli_ports"
+check_eq "connect_done ok for each" \
+	"$(evq cli 'select(.type == "connect_done" and .err == 0 and .latency_ns > 0) | .sport' | sort -n | tr '\n' ' ')" \
+	"$cli_ports"
+check_eq "close events on the client side" \
+	"$(evq cli 'select(.type == "close") | .sport' | sort -n | tr '\n' ' ')" "$cli_ports"
+check_eq "connect fds are the client's" \
+	"$(evq cli 'select(.type == "connect") | .fd' | sort -u | tr '\n' ' ')" "3 "
+check_eq "refused connect: connect_done ECONNREFUSED" \
+	"$(evq refused 'select(.type == "connect_done") | .error')" ECONNREFUSED
+grep -q '^ERR 111' "$TMP/refused.out" || fail "refused client saw ECONNREFUSED" "$(cat "$TMP/refused.out")"
+check_eq "other processes never appear (port 8081)" \
+	"$(cat "$TMP"/{srv,cli}.json | jq -r 'select(.sport == 8081 or .dport == 8081) | 1' | wc -l)" 0
+check_eq "only the target's pid" \
+	"$(evq srv "select(.type != \"summary\" and .pid != $SRV1) | 1" | wc -l)" 0
+check_eq "no events lost" "$(cat "$TMP"/{srv,cli}.json | jq -r 'select(.type == "summary") | .lost' | sort -u)" 0
+
+# ---- accept-queue overflow: backlog 2, 50 connects, nobody accepts ----
+overflow_run() {
+	local abort=$1 port=$2 n0 n1 events
+	in_ns sysctl -qw net.ipv4.tcp_abort_on_overflow="$abort"
+	start_server "ovf$abort" -p "$port" -b 2 -t 60 noaccept
+	local srv=$SRV_PID
+	start_tracer "$srv" "ovf$abort" || return
+	n0=$(nstat_get "$NS" TcpExtListenOverflows)
+	in_ns "$TB/ev_client" -H 2 127.0.0.1 "$port" 50 >/dev/null
+	kill "$srv"
+	wait "$srv" 2>/dev/null
+	n1=$(nstat_get "$NS" TcpExtListenOverflows)
+	wait_for 5 grep -q 'process exited' "$TMP/ovf$abort.err"
+	wait "$ST_PID" 2>/dev/null
+	events=$(count_type "ovf$abort" accept_overflow)
+	if [ $((n1 - n0)) -gt 0 ]; then pass "abort_on_overflow=$abort: the kernel saw overflows ($((n1 - n0)))"
+	else fail "abort_on_overflow=$abort: the kernel saw overflows" "delta $((n1 - n0))"; fi
+	check_eq "abort_on_overflow=$abort: accept_overflow events = TcpExtListenOverflows delta" \
+		"$events" "$((n1 - n0))"
+	check_eq "abort_on_overflow=$abort: overflow events name the full queue" \
+		"$(evq "ovf$abort" 'select(.type == "accept_overflow" and .accept_queue > .queue_max) | 1' | wc -l)" \
+		"$events"
+}
+overflow_run 0 8090
+overflow_run 1 8091
+
+# The final-ACK path: hold two handshakes in the SYN queue (the client's
+# ACKs dropped), fill the accept queue, then let the ACKs through.
+ack_overflow_run() {
+	local abort=$1 port=$2 n0 n1
+	in_ns sysctl -qw net.ipv4.tcp_abort_on_overflow="$abort"
+	start_server "ack$abort" -p "$port" -b 2 -t 60 noaccept
+	local srv=$SRV_PID
+	start_tracer "$srv" "ack$abort" || return
+	n0=$(nstat_get "$NS" TcpExtListenOverflows)
+	in_ns nft add table inet "ev$$"
+	in_ns nft add chain inet "ev$$" in '{ type filter hook input priority 0; }'
+	in_ns nft add rule inet "ev$$" in tcp dport "$port" 'tcp flags & (syn|ack|fin|rst) == ack' drop
+	bg ip netns exec "$NS" "$TB/ev_client" -H 3 127.0.0.1 "$port" 2 >/dev/null
+	local ca=$BG_PID
+	wait_for 5 bash -c "[ \$(ip netns exec $NS ss -Htn state syn-recv | wc -l) -ge 2 ]"
+	in_ns nft delete table inet "ev$$"
+	in_ns "$TB/ev_client" -H 3 127.0.0.1 "$port" 3 >/dev/null
+	wait "$ca"
+	kill "$srv"
+	wait "$srv" 2>/dev/null
+	n1=$(nstat_get "$NS" TcpExtListenOverflows)
+	wait "$ST_PID" 2>/dev/null
+	if [ "$(evq "ack$abort" 'select(.type == "accept_overflow" and .dropped == "ack") | 1' | wc -l)" -gt 0 ]; then
+		pass "abort_on_overflow=$abort: final-ACK overflows seen"
+	else
+		fail "abort_on_overflow=$abort: final-ACK overflows seen" "$(evq "ack$abort" '.type' | sort | uniq -c | tr '\n' ' ')"
+	fi
+	check_eq "abort_on_overflow=$abort: final-ACK path: events = TcpExtListenOverflows delta" \
+		"$(count_type "ack$abort" accept_overflow)" "$((n1 - n0))"
+}
+ack_overflow_run 0 8092
+ack_overflow_run 1 8093
+in_ns sysctl -qw net.ipv4.tcp_abort_on_overflow=0
+
+# ---- epoll: wake-ups and epoll_wait returns ----
+if [ "$EPOLL_TIER" = none ]; then
+	skip "epoll events" "no tier for ep_poll_callback on this kernel (see --probe)"
+else
+	start_server ep -p 8085 -t 60 epoll
+	EP_SRV=$SRV_PID
+	start_tracer "$EP_SRV" ep
+	# pauses so each connection's data and FIN arrive while registered
+	in_ns "$TB/ev_client" -w 30 -s hello 127.0.0.1 8085 5 >"$TMP/ep_cli.out" 2>&1
+	check_eq "epoll client exit status" "$?" 0
+	wait_for 5 bash -c "[ \$(grep -c '^CLOSE' '$TMP/ep.out') -ge 5 ]"
+	sleep 0.2
+	stop_tracer
+	kill "$EP_SRV"
+	epfd=$(awk '/^EPFD/ { print $2 }' "$TMP/ep.out")
+	ports=$(awk '/^CONN/ { print $2 }' "$TMP/ep_cli.out" | sort -n | tr '\n' ' ')
+	check_eq "wake-ups for the listener = connections" \
+		"$(evq ep "select(.type == \"ep_wakeup\" and .epfd == $epfd and .fd == 3) | 1" | wc -l)" 5
+	# each connection becomes readable twice: the data, then the FIN
+	check_eq "wake-ups per connection: data and FIN" \
+		"$(evq ep "select(.type == \"ep_wakeup\" and .epfd == $epfd and .fd != 3) | .dport" | sort -n | uniq -c | awk '{ print $1 }' | sort -u)" 2
+	check_eq "wake-ups name every connection" \
+		"$(evq ep "select(.type == \"ep_wakeup\" and .fd != 3) | .dport" | sort -nu | tr '\n' ' ')" "$ports"
+	check_eq "epoll_wait_done returns = the server's epoll_wait returns" \
+		"$(evq ep "select(.type == \"epoll_wait_done\" and .epfd == $epfd and .count > 0) | 1" | wc -l)" \
+		"$(grep -c '^WAIT' "$TMP/ep.out")"
+	check_eq "epoll_wait_done counts sum to the ready fds the server got" \
+		"$(evq ep "select(.type == \"epoll_wait_done\" and .epfd == $epfd) | .count" | awk '{ s += $1 } END { print s + 0 }')" \
+		"$(grep -c '^READY' "$TMP/ep.out")"
+	check_eq "epoll_wait_done after a wake-up carries the delay" \
+		"$(evq ep 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns == 0) | 1' | wc -l)" 0
+fi
+
+# ---- nothing of ours stays attached ----
+# IDs of the programs and links a running socktrace holds, from its fdinfo.
+held_ids() {
+	local key=$1 pid=$2
+	grep -h "^$key:" /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -un
+}
+for how in duration sigterm; do
+	sleep 30 &
+	target=$!
+	_pids+=("$target")
+	if [ $how = duration ]; then
+		bg "$SOCKTRACE" -p "$target" --events --duration 2 "${MODE_ARGS[@]}" >/dev/null 2>"$TMP/det.err"
+	else
+		bg "$SOCKTRACE" -p "$target" --events "${MODE_ARGS[@]}" >/dev/null 2>"$TMP/det.err"
+	fi
+	st=$BG_PID
+	wait_for 20 grep -q 'tracing pid' "$TMP/det.err"
+	progs=$(held_ids prog_id "$st")
+	links=$(held_ids link_id "$st")
+	[ $how = sigterm ] && kill -TERM "$st"
+	wait "$st"
+	check_eq "$how: exit status" "$?" 0
+	[ -n "$progs" ] && [ -n "$links" ] || fail "$how: found our programs while running" "progs '$progs' links '$links'"
+	# the kernel frees programs after an RCU grace period: allow a moment
+	for _ in $(seq 50); do
+		left=0
+		for id in $progs; do bpftool prog show id "$id" >/dev/null 2>&1 && left=$((left + 1)); done
+		for id in $links; do bpftool link show id "$id" >/dev/null 2>&1 && left=$((left + 1)); done
+		[ "$left" -eq 0 ] && break
+		sleep 0.1
+	done
+	check_eq "$how: programs and links left after exit ($(wc -w <<<"$progs $links") held)" "$left" 0
+	kill "$target"
+done
+
+finish
