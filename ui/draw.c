@@ -426,8 +426,16 @@ static void draw_header(struct tui *t)
 	putf(A_NORMAL, COLS, "  pid %u ", m->pid);
 	putf(A_BOLD, COLS, "%s", comm);
 	putf(A_NORMAL, COLS, "  events %.0f/s", m->events_per_s);
-	putf(m->events_lost ? fill_attr(t, ST_FILL_FULL) : A_NORMAL, COLS, " lost %llu",
-	     (unsigned long long)m->events_lost);
+	{
+		/* the ring's own count covers losses before a lost record
+		 * could be delivered */
+		uint64_t lost = m->events_lost;
+
+		if (t->events && event_source__lost(t->events) > lost)
+			lost = event_source__lost(t->events);
+		putf(lost ? fill_attr(t, ST_FILL_FULL) : A_NORMAL, COLS, " lost %llu",
+		     (unsigned long long)lost);
+	}
 	if (t->replay) {
 		uint64_t rt = 0;
 		time_t secs;

@@ -13,6 +13,7 @@
 #include <locale.h>
 #include <ncursesw/curses.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +58,18 @@ static void tui_restore(void)
 	}
 }
 
+/* A crash must not leave the terminal raw either: restore, then die of
+ * the same signal. */
+static void on_fatal_signal(int sig)
+{
+	tui_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static int tui_start(struct tui *t)
 {
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
 	static int atexit_done;
 	int p[2];
 
@@ -70,6 +81,8 @@ static int tui_start(struct tui *t)
 	t->utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
 	if (!atexit_done) {
 		atexit(tui_restore);
+		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+			signal(fatal[i], on_fatal_signal);
 		atexit_done = 1;
 	}
 	if (!newterm(NULL, stdout, stdin)) {
@@ -526,10 +539,15 @@ static void tui_loop_live(struct tui *t)
 {
 	uint64_t interval = (uint64_t)t->env->interval_ms * NS_PER_MS;
 	uint64_t next_snap = 0, last_draw = 0, drawn_gen = (uint64_t)-1;
+	uint64_t stop_at = t->env->duration_s > 0
+				   ? st_now_ns() + (uint64_t)(t->env->duration_s * NS_PER_S) : 0;
 	int flags = TUI_REDRAW;
 
 	while (!st_exiting) {
 		uint64_t now = st_now_ns();
+
+		if (stop_at && now >= stop_at)
+			break;
 		struct pollfd pfd[3];
 		int n = 0, timeout_ms, ev_fd;
 

@@ -108,6 +108,8 @@ void st_listener_stats__sample(struct st_listener_stats *ls, uint64_t now)
 static void merge_listener(struct st_listener_stats *ls, const struct st_listener *l,
 			   uint64_t now, int fresh)
 {
+	uint32_t prev_drops;
+
 	if (fresh) {
 		memset(ls, 0, sizeof(*ls));
 		ls->fd = l->fd;
@@ -122,6 +124,7 @@ static void merge_listener(struct st_listener_stats *ls, const struct st_listene
 	ls->accept_max = l->accept_max;
 	ls->syn_max = l->accept_max;
 	ls->n_half_open = l->n_half_open;
+	prev_drops = ls->drops;
 	if (l->drops != ls->drops) {
 		ls->drops_last_delta = l->drops - ls->drops;
 		ls->drops = l->drops;
@@ -131,7 +134,9 @@ static void merge_listener(struct st_listener_stats *ls, const struct st_listene
 		if (!ls->full_since_ns) {
 			ls->full_at_first_sight = fresh;
 			ls->full_since_ns = now;
-			ls->drops_at_full = ls->drops;
+			/* drops seen in the same snapshot as the filling
+			 * happened while it filled: count them */
+			ls->drops_at_full = fresh ? ls->drops : prev_drops;
 		}
 	} else {
 		ls->full_since_ns = 0;

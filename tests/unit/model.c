@@ -122,6 +122,11 @@ static void test_snapshots(void)
 	ASSERT_EQ(m.snap_count, 4, "snapshot count");
 	ASSERT_TRUE(!memcmp(m.comm, "srv\x1b[31m", 9), "comm kept raw (escaped at display)");
 
+	/* filling and dropping between two snapshots: the drops count */
+	feed(&m, 13500 * MS, 9, 8, 0, 30, 0);
+	l = &m.listeners[0];
+	ASSERT_EQ(l->drops - l->drops_at_full, 13, "drops with the filling counted");
+
 	/* a new socket on the same fd starts over */
 	{
 		struct st_snapshot s;
