@@ -243,12 +243,15 @@ cleanup_writer:
 		if (!stat(env->write_path, &st)) {
 			st_term_escape(name, sizeof(name), env->write_path,
 				       strnlen(env->write_path, 256));
+			char per_event[48] = "";
+
+			if (events)
+				snprintf(per_event, sizeof(per_event), " (%.1f bytes/event)",
+					 (double)st.st_size / events);
 			fprintf(stderr, "socktrace: recorded %llu events and %llu snapshots to '%s' "
-				"in %.1f s: %lld bytes (%.1f bytes/event), %llu lost%s\n",
+				"in %.1f s: %lld bytes%s, %llu lost%s\n",
 				(unsigned long long)events, (unsigned long long)snaps, name, secs,
-				(long long)st.st_size,
-				events ? (double)st.st_size / events : 0.0,
-				(unsigned long long)lost,
+				(long long)st.st_size, per_event, (unsigned long long)lost,
 				target_gone ? "; the process exited" : "");
 		}
 	}
