@@ -567,8 +567,6 @@ static void draw_panel(struct tui *t, int id)
 }
 
 static const char *const help_lines[] = {
-	"socktrace keys",
-	"",
 	"  q           quit (Ctrl-C too)",
 	"  ?           this help",
 	"  Tab, S-Tab  next / previous panel",
@@ -582,11 +580,11 @@ static const char *const help_lines[] = {
 	"  w           start / stop recording to a trace file",
 	"  r           take a snapshot now",
 	"",
-	"replay:  space pause, + - speed, n step, ] [ seek 10 s",
+	"  replay      space pause, + - speed, n step, ] [ seek 10 s",
 	"",
-	"Gauges: depth/limit, green below half, yellow filling,",
-	"red FULL. drops = the listener's sk_drops (SYNs and ACKs",
-	"dropped on overflow); it flashes when it moves.",
+	"Gauges show depth/limit: green below half, yellow filling, red FULL.",
+	"drops is the listener's sk_drops (SYNs and ACKs dropped on overflow);",
+	"it flashes when it moves. * marks fds on an epoll ready list.",
 };
 
 struct box {
@@ -606,11 +604,11 @@ static void box_line(const char *s, int n, void *arg)
 static void draw_box(struct tui *t, const char *title, const char *text)
 {
 	struct box b;
-	int h = LINES - 6;
+	int h = LINES - 2;
 
-	b.w = COLS - 8 > 76 ? 76 : COLS - 8;
+	b.w = COLS - 4 > 80 ? 80 : COLS - 4;
 	b.x = (COLS - b.w) / 2;
-	b.y = 3;
+	b.y = 1;
 	for (int y = 0; y < h; y++)
 		mvhline(b.y + y, b.x, ' ', b.w);
 	attron(A_BOLD);
@@ -635,7 +633,7 @@ static void draw_popup(struct tui *t)
 	if (t->popup == TUI_POPUP_HELP) {
 		for (size_t i = 0; i < sizeof(help_lines) / sizeof(help_lines[0]); i++)
 			o += snprintf(text + o, sizeof(text) - o, "%s\n", help_lines[i]);
-		draw_box(t, "help", text);
+		draw_box(t, "socktrace keys", text);
 	} else if (t->popup == TUI_POPUP_EXPLAIN) {
 		struct tui_panel *p = &t->panels[t->focus];
 		size_t idx = p->rows.n ? p->rows.idx[p->lv.selected] : 0;

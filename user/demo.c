@@ -356,10 +356,9 @@ int demo_cmd(const struct st_env *env)
 
 	demo_env.pid = demo_env.pid_arg = (uint32_t)demo_pids[0];
 	snprintf(tui_first_status, sizeof(tui_first_status),
-		 "demo: server pid %d, listen backlog %d, ~%d accepts/s, 127.0.0.1:%u%s; "
-		 "a wave of %d clients every %d s",
-		 demo_pids[0], DEMO_BACKLOG, 1000 / DEMO_ACCEPT_GAP_MS, port,
-		 own_netns ? " in its own netns" : "", DEMO_FAST + DEMO_SLOW, DEMO_WAVE_S);
+		 "demo: backlog %d, ~%d accepts/s, %d clients every %d s%s; ? for keys",
+		 DEMO_BACKLOG, 1000 / DEMO_ACCEPT_GAP_MS, DEMO_FAST + DEMO_SLOW, DEMO_WAVE_S,
+		 own_netns ? " (own netns)" : "");
 	ret = tui_cmd(&demo_env);
 cleanup:
 	if (ready[0] >= 0)
