@@ -9,6 +9,7 @@
 #include <time.h>
 #include "format.h"
 #include "tui.h"
+#include "util.h"
 
 enum {
 	PAIR_OK = 1,
@@ -232,8 +233,13 @@ static void epoll_draw(struct tui *t, size_t idx, int y, int width, int selected
 	putf(selected ? A_REVERSE : A_NORMAL, width, "%4d ", e->fd);
 	putf(A_NORMAL, width, "watch %-5zu ready ", e->n_interest);
 	putf(e->n_ready ? ready_attr(t) : A_NORMAL, width, "%-3zu", e->n_ready);
-	putf(A_NORMAL, width, " wake %5.0f/s ret %5.0f/s  fds:", e->wakeups_per_s,
-	     e->returns_per_s);
+	putf(A_NORMAL, width, " wake %5.0f/s ret %5.0f/s", e->wakeups_per_s, e->returns_per_s);
+	if (e->wake_count) {
+		char d[32];
+
+		putf(A_NORMAL, width, " p99 %s", st_duration_format(d, sizeof(d), e->wake_p99_ns));
+	}
+	put(A_NORMAL, "  fds:", width);
 	if (!se)
 		return;
 	for (size_t i = 0; i < se->n_interest; i++) {
@@ -663,7 +669,7 @@ static void draw_footer(struct tui *t)
 		put(A_NORMAL, "   (Enter applies, Esc cancels)", COLS);
 		return;
 	}
-	if (t->status[0] && t->model.now_ns - t->status_ns < 5000000000ull) {
+	if (t->status[0] && st_now_ns() - t->status_ns < 5000000000ull) {
 		put(A_BOLD, t->status, COLS);
 		return;
 	}

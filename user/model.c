@@ -289,6 +289,12 @@ void st_model__event(struct st_model *m, const struct st_event *e)
 		if (ep) {
 			ep->returns++;
 			ep->returned += e->count;
+			if (e->latency_ns) {
+				ep->wake_ns[ep->wake_head] = e->latency_ns;
+				ep->wake_head = (ep->wake_head + 1) % ST_MODEL_EPOLL_SAMPLES;
+				if (ep->wake_len < ST_MODEL_EPOLL_SAMPLES)
+					ep->wake_len++;
+			}
 		}
 		break;
 	default:
@@ -354,11 +360,16 @@ void st_model__tick(struct st_model *m, uint64_t now_ns)
 	}
 	for (size_t i = 0; i < m->n_epolls; i++) {
 		struct st_epoll_stats *e = &m->epolls[i];
+		uint64_t tmp[ST_MODEL_EPOLL_SAMPLES];
 
 		e->wakeups_per_s = (e->wakeups - e->rate_wakeups0) / s;
 		e->rate_wakeups0 = e->wakeups;
 		e->returns_per_s = (e->returns - e->rate_returns0) / s;
 		e->rate_returns0 = e->returns;
+		memcpy(tmp, e->wake_ns, e->wake_len * sizeof(tmp[0]));
+		e->wake_count = e->wake_len;
+		e->wake_p50_ns = st_percentile(tmp, e->wake_len, 0.50);
+		e->wake_p99_ns = st_percentile(tmp, e->wake_len, 0.99);
 	}
 	m->rate_t0_ns = m->now_ns;
 	m->generation++;
@@ -521,6 +532,14 @@ char *st_model__explain_epoll(const struct st_model *m, size_t idx, char *buf, s
 		sb_printf(&b, ", %.1f events per return on average",
 			  (double)e->returned / e->returns);
 	sb_printf(&b, ". ");
+	if (e->wake_count) {
+		char d2[32];
+
+		sb_printf(&b, "From the first wake-up to epoll_wait() returning took %s median, "
+			  "%s p99: how long ready fds waited for the process. ",
+			  st_duration_format(d1, sizeof(d1), e->wake_p50_ns),
+			  st_duration_format(d2, sizeof(d2), e->wake_p99_ns));
+	}
 	if (e->ready_since_ns && m->now_ns - e->ready_since_ns >= NS_PER_S) {
 		sb_printf(&b, "\n\nThe ready list has not been empty for %s: the process is "
 			  "not calling epoll_wait() (busy elsewhere, blocked, or this instance is "

@@ -22,6 +22,8 @@
 #define ST_MODEL_HIST_STEP_NS 250000000ull
 /* Accept-wait samples kept per listener for the median and p99. */
 #define ST_MODEL_WAIT_SAMPLES 1024
+/* wake-up-to-return samples kept per epoll instance */
+#define ST_MODEL_EPOLL_SAMPLES 256
 /* Events kept in the log ring. */
 #define ST_MODEL_LOG 4096
 /* How long an overflow counter "flashes" after it moves. */
@@ -85,6 +87,12 @@ struct st_epoll_stats {
 	uint64_t returns;	 /* epoll_wait returns */
 	uint64_t returned;	 /* events returned by them */
 	double wakeups_per_s, returns_per_s;
+	/* epoll_wait returns: time from the first wake-up to the return */
+	uint64_t wake_p50_ns, wake_p99_ns;
+	size_t wake_count;
+	/* private to the model */
+	uint64_t wake_ns[ST_MODEL_EPOLL_SAMPLES];
+	unsigned int wake_head, wake_len;
 	uint64_t rate_wakeups0, rate_returns0;
 	int present;
 };

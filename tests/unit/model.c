@@ -200,6 +200,7 @@ static void test_events(void)
 		e = ev(ST_EV_EPOLL_WAIT_DONE, 2 * S);
 		e.epfd = 4;
 		e.count = 3;
+		e.latency_ns = (i + 1) * MS;
 		st_model__event(&m, &e);
 	}
 	e = ev(ST_EV_LOST, 2 * S);
@@ -217,6 +218,8 @@ static void test_events(void)
 	ASSERT_EQ(m.epolls[0].returns, 10, "epoll_wait returns");
 	ASSERT_EQ(m.epolls[0].returned, 30, "events returned");
 	ASSERT_TRUE(m.epolls[0].wakeups_per_s > 29 && m.epolls[0].wakeups_per_s < 31, "wake-ups/s");
+	ASSERT_EQ(m.epolls[0].wake_p50_ns, 5 * MS, "wake-up to return median");
+	ASSERT_EQ(m.epolls[0].wake_p99_ns, 10 * MS, "wake-up to return p99");
 	ASSERT_EQ(m.events_lost, 7, "lost events counted");
 	ASSERT_EQ(m.events_total, 142, "all events counted");
 	ASSERT_EQ(m.per_type[ST_EV_ACCEPT], 100, "per type");
