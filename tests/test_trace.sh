@@ -48,6 +48,10 @@ check_match "other version: named in the message" "version 9 is not supported \(
 check_eq "missing trace: exit status" "$rc" 1
 check_match "missing trace: message" "failed to open trace '.*nonexistent.st': No such file" "$(cat "$TMP/err")"
 
+"$SOCKTRACE" -r "$TMP" --text >/dev/null 2>"$TMP/err"; rc=$?
+check_eq "I/O error: exit status" "$rc" 1
+check_match "I/O error: told apart from damage" "failed to read trace '.*' at byte 0: Is a directory" "$(cat "$TMP/err")"
+
 # Perfetto export of the good trace, and -o rules.
 "$SOCKTRACE" -r "$TMP/good.st" --export perfetto -o "$TMP/p.json" 2>"$TMP/err"; rc=$?
 check_eq "export: exit status" "$rc" 0

@@ -1479,12 +1479,10 @@ static int reader_damaged(struct trace_reader *r, enum trace_damage kind, uint64
 	r->damage_off = off;
 	r->done = -EBADMSG;
 	st_term_escape(name, sizeof(name), r->name, strnlen(r->name, 256));
-	if (kind == TRACE_DAMAGE_TRUNCATED)
-		reader_msg(r, "trace '%s' is truncated at byte %llu: %s; records before it "
-			   "were read", name, (unsigned long long)off, why);
-	else
-		reader_msg(r, "trace '%s' is corrupt at byte %llu: %s; records before it "
-			   "were read", name, (unsigned long long)off, why);
+	reader_msg(r, "trace '%s' is %s at byte %llu: %s%s", name,
+		   kind == TRACE_DAMAGE_TRUNCATED ? "truncated" : "corrupt",
+		   (unsigned long long)off, why,
+		   r->hdr.version ? "; the records before it were read" : "");
 	return -EBADMSG;
 }
 
