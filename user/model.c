@@ -551,8 +551,7 @@ char *st_model__explain_epoll(const struct st_model *m, size_t idx, char *buf, s
 		sb_printf(&b, "\n\nMany wake-ups per return: events arrive in bursts and are "
 			  "batched, which is what epoll is for.");
 	} else if (!e->n_ready) {
-		sb_printf(&b, "\n\nNothing is waiting: the process collects readiness as soon "
-			  "as it happens.");
+		sb_printf(&b, "\n\nNothing is on the ready list right now.");
 	}
 	return buf;
 }
