@@ -79,10 +79,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 target_tgid = 0;
 /* enum st_tier per hook: which programs emit that hook's events. */
 const volatile __u8 hook_tier[HOOK_COUNT] = {};
-/* Wake the reader when this much data waits, or when the last wake-up is
- * older than wakeup_interval_ns; otherwise BPF_RB_NO_WAKEUP. */
-const volatile __u64 wakeup_bytes = 256 * 1024;
+/* Wake the reader at most every wakeup_interval_ns (it also drains on its own
+ * timer), sooner when wakeup_bytes are waiting; otherwise BPF_RB_NO_WAKEUP.
+ * Each wake-up is an irq_work (a self-IPI), so never one per event. */
+const volatile __u64 wakeup_bytes = 2 << 20;
 const volatile __u64 wakeup_interval_ns = 20 * 1000 * 1000;
+#define WAKEUP_MIN_GAP_NS (1000 * 1000)
 
 /* Event types to emit (bit per enum st_event_type), set at run time. */
 __u32 type_mask = ~0u;
@@ -247,11 +249,11 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 static __always_inline void ev_submit(struct st_event *e)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	__u64 now = e->time_ns;
+	__u64 now = e->time_ns, since = now - last_wakeup_ns;
 
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
-		flags = BPF_RB_FORCE_WAKEUP;
-	} else if (now - last_wakeup_ns >= wakeup_interval_ns) {
+	if (since >= wakeup_interval_ns ||
+	    (since >= WAKEUP_MIN_GAP_NS &&
+	     bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)) {
 		last_wakeup_ns = now;
 		flags = BPF_RB_FORCE_WAKEUP;
 	}
@@ -1052,6 +1054,9 @@ static __always_inline void conn_request(struct sock *sk, struct sk_buff *skb, _
 	if (synq >= max && tier_is(HOOK_SYN_QUEUE, tier)) {
 		e = listener_event(ST_EV_SYN_QUEUE_FULL, tier, sk, ls);
 		if (e) {
+			/* tcp_syn_flood_action(): a cookie unless disabled */
+			e->count = !BPF_CORE_READ(sk, __sk_common.skc_net.net,
+						  ipv4.sysctl_tcp_syncookies);
 			skb_parse_tcp(skb, &t);
 			set_peer_from_skb(e, &t);
 			e->queue_len = synq;

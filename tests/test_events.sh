@@ -135,6 +135,29 @@ check_eq "only the target's pid" \
 	"$(evq srv "select(.type != \"summary\" and .pid != $SRV1) | 1" | wc -l)" 0
 check_eq "no events lost" "$(cat "$TMP"/{srv,cli}.json | jq -r 'select(.type == "summary") | .lost' | sort -u)" 0
 
+# ---- IPv6, text output, --filter ----
+start_server srv6 -6 -p 8086 -t 60 accept 3
+SRV6=$SRV_PID
+bg "$SOCKTRACE" -p "$SRV6" --events "${MODE_ARGS[@]}" >"$TMP/srv6.txt" 2>"$TMP/srv6.err"
+TXT_ST=$BG_PID
+start_tracer "$SRV6" srv6f --filter accept,close
+wait_for 20 grep -q 'tracing pid' "$TMP/srv6.err"
+in_ns "$TB/ev_client" -6 ::1 8086 3 >"$TMP/cli6.out" 2>&1
+wait_for 5 grep -q DONE "$TMP/srv6.out"
+sleep 0.2
+stop_tracer
+kill -INT "$TXT_ST"
+wait "$TXT_ST"
+ports6=$(awk '/^CONN/ { print $2 }' "$TMP/cli6.out" | sort -n | tr '\n' ' ')
+check_eq "ipv6: accept events (peer ports)" \
+	"$(evq srv6f 'select(.type == "accept" and .family == "ipv6" and .saddr == "::1") | .dport' | sort -n | tr '\n' ' ')" "$ports6"
+check_eq "--filter accept,close: only those types" \
+	"$(evq srv6f 'select(.type != "summary") | .type' | sort -u | tr '\n' ' ')" "accept close "
+check_eq "text: one accept line per connection" \
+	"$(grep -cE '^[0-9]+\.[0-9]{6} accept +[0-9]+/ev_server fd [0-9]+ \[::1\]:8086 <- \[::1\]:[0-9]+ accept queue [0-9]+/[0-9]+, waited' "$TMP/srv6.txt")" 3
+check_match "text: exit summary on stderr" '^socktrace: SIGINT: [0-9]+ events.*; 0 lost$' "$(tail -1 "$TMP/srv6.err")"
+kill "$SRV6"
+
 # ---- accept-queue overflow: backlog 2, 50 connects, nobody accepts ----
 overflow_run() {
 	local abort=$1 port=$2 n0 n1 events

@@ -117,6 +117,8 @@ int events_cmd(const struct st_env *env)
 	if (err)
 		return ST_EXIT_FAIL;
 	event_source__set_filter(src, mask);
+	/* one write per ~256 KiB at high event rates; flushed every poll */
+	setvbuf(stdout, NULL, _IOFBF, 256 << 10);
 	fprintf(stderr, "socktrace: tracing pid %u: ", env->pid);
 	print_tiers(stderr, event_source__hooks(src));
 
