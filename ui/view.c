@@ -365,12 +365,17 @@ char *st_fd_row(char *buf, size_t len, const struct st_fd *f, int addr_width)
 char *st_event_row(char *buf, size_t len, const struct st_event *e, uint64_t base_ns)
 {
 	char a[ST_ADDR_STRLEN], b[ST_ADDR_STRLEN], comm[4 * ST_COMM_LEN + 1], d[32];
-	char extra[96] = "";
+	char extra[96] = "", fdstr[16];
 	double t = e->time_ns >= base_ns ? (e->time_ns - base_ns) / 1e9
 					 : -((base_ns - e->time_ns) / 1e9);
 	int o = 0;
 
 	st_term_escape(comm, sizeof(comm), e->comm, strnlen(e->comm, ST_COMM_LEN));
+	/* events in softirq context (SYN, child queued) have no fd */
+	if (e->fd >= 0)
+		snprintf(fdstr, sizeof(fdstr), "%d", e->fd);
+	else
+		snprintf(fdstr, sizeof(fdstr), "-");
 	switch (e->type) {
 	case ST_EV_ACCEPT:
 		o = snprintf(extra, sizeof(extra), "waited %s",
@@ -405,8 +410,8 @@ char *st_event_row(char *buf, size_t len, const struct st_event *e, uint64_t bas
 		snprintf(buf, len, "%+9.3f %-15s %-4s %s  %s", t, st_event_type_name(e->type),
 			 "", extra, comm);
 	else
-		snprintf(buf, len, "%+9.3f %-15s fd %-3d %s %s %s  %s  %s", t,
-			 st_event_type_name(e->type), e->fd,
+		snprintf(buf, len, "%+9.3f %-15s fd %-3s %s %s %s  %s  %s", t,
+			 st_event_type_name(e->type), fdstr,
 			 st_addr_format(a, sizeof(a), e->family, e->saddr, e->sport),
 			 "<>", st_addr_format(b, sizeof(b), e->family, e->daddr, e->dport), extra,
 			 comm);

@@ -207,6 +207,9 @@ static void test_rows_text(void)
 	st_event_row(buf, sizeof(buf), &e, 1000000000ull);
 	ASSERT_TRUE(strstr(buf, "-1.000 accept_overflow") != NULL, "before base: negative");
 	ASSERT_TRUE(strstr(buf, "queue 9/8") != NULL, "queue depth in the row");
+	e.fd = -1;
+	st_event_row(buf, sizeof(buf), &e, 0);
+	ASSERT_TRUE(strstr(buf, "accept_overflow fd -   0.0.0.0:8080") != NULL, "no fd: a dash");
 	st_event_row(buf, 16, &e, 0);
 	ASSERT_EQ(strlen(buf), 15, "row truncated to buffer");
 }
