@@ -174,8 +174,9 @@ struct call_state {
 	__s32 fd;
 };
 
+/* LRU: a thread killed inside a syscall never deletes its entry. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct call_state);
@@ -188,7 +189,7 @@ struct kp_args {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct kp_args);
@@ -282,6 +283,12 @@ static __always_inline __u32 syn_queue_len(struct sock *listener)
 	struct inet_connection_sock *icsk = (void *)listener;
 
 	return BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
+}
+
+/* net.ipv4.tcp_syncookies of the socket's namespace */
+static __always_inline int syncookies_on(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ipv4.sysctl_tcp_syncookies) != 0;
 }
 
 static __always_inline __u64 sock_net_id(struct sock *sk)
@@ -900,7 +907,8 @@ static __always_inline void listener_skb(struct sk_buff *skb)
 	max = BPF_CORE_READ(sk, sk_max_ack_backlog);
 	synq = syn_queue_len(sk);
 
-	if (dropped && backlog > max) {
+	/* a SYN the full SYN queue dropped (no cookies) is not an overflow */
+	if (dropped && backlog > max && !(syn && synq >= max && !syncookies_on(sk))) {
 		if (!acceptq_tp)
 			return;
 		e = listener_event(ST_EV_ACCEPT_OVERFLOW, ST_TIER_TRACEPOINT, sk, ls);
@@ -1044,19 +1052,21 @@ static __always_inline void conn_request(struct sock *sk, struct sk_buff *skb, _
 	struct skb_tcp t = {};
 	struct st_event *e;
 	__u32 backlog, max, synq;
+	int cookies;
 
 	if (!ls)
 		return;
 	backlog = BPF_CORE_READ(sk, sk_ack_backlog);
 	max = BPF_CORE_READ(sk, sk_max_ack_backlog);
 	synq = syn_queue_len(sk);
-	/* the same tests, in the same order, as tcp_conn_request() */
+	cookies = syncookies_on(sk);
+	/* the same tests, in the same order, as tcp_conn_request(): a full
+	 * SYN queue drops the SYN unless cookies are on, then a full accept
+	 * queue drops it (the only case counted as ListenOverflows) */
 	if (synq >= max && tier_is(HOOK_SYN_QUEUE, tier)) {
 		e = listener_event(ST_EV_SYN_QUEUE_FULL, tier, sk, ls);
 		if (e) {
-			/* tcp_syn_flood_action(): a cookie unless disabled */
-			e->count = !BPF_CORE_READ(sk, __sk_common.skc_net.net,
-						  ipv4.sysctl_tcp_syncookies);
+			e->count = !cookies;
 			skb_parse_tcp(skb, &t);
 			set_peer_from_skb(e, &t);
 			e->queue_len = synq;
@@ -1064,6 +1074,8 @@ static __always_inline void conn_request(struct sock *sk, struct sk_buff *skb, _
 			ev_submit(e);
 		}
 	}
+	if (synq >= max && !cookies)
+		return;
 	if (backlog > max) {
 		if (!tier_is(HOOK_ACCEPT_QUEUE, tier))
 			return;
