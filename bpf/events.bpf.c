@@ -330,6 +330,15 @@ static __always_inline int is_tcp(struct sock *sk)
 	       (family == AF_INET || family == AF_INET6);
 }
 
+/* is_tcp() for a BTF-typed pointer (tp_btf, fentry): direct loads, no
+ * helper calls, on the hottest path (every TCP state change). */
+static __always_inline int is_tcp_btf(struct sock *sk)
+{
+	__u16 family = sk->__sk_common.skc_family;
+
+	return sk->sk_protocol == IPPROTO_TCP && (family == AF_INET || family == AF_INET6);
+}
+
 /* ---- ownership ---- */
 
 static __always_inline void listener_add(struct sock *sk, __s32 fd)
@@ -492,33 +501,35 @@ static __always_inline int skb_parse_tcp(struct sk_buff *skb, struct skb_tcp *t)
 	__u16 nh = BPF_CORE_READ(skb, network_header);
 	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u8 l4 = 0;
-	__u16 ports[2];
+	__u8 tcph[14];
 
 	if (th == (__u16)~0u || nh == (__u16)~0u || th <= nh)
 		return -1;
+	/* one read per header: this runs for every freed skb */
 	if (proto == ETH_P_IP) {
-		bpf_probe_read_kernel(&l4, 1, head + nh + 9);
-		if (l4 != IPPROTO_TCP)
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.protocol != IPPROTO_TCP)
 			return -1;
 		t->family = AF_INET;
-		bpf_probe_read_kernel(t->saddr, 4, head + nh + 12);
-		bpf_probe_read_kernel(t->daddr, 4, head + nh + 16);
+		__builtin_memcpy(t->saddr, &ip.saddr, 4);
+		__builtin_memcpy(t->daddr, &ip.daddr, 4);
 	} else if (proto == ETH_P_IPV6) {
-		bpf_probe_read_kernel(&l4, 1, head + nh + 6);
-		if (l4 != IPPROTO_TCP)
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.nexthdr != IPPROTO_TCP)
 			return -1;
 		t->family = AF_INET6;
-		bpf_probe_read_kernel(t->saddr, 16, head + nh + 8);
-		bpf_probe_read_kernel(t->daddr, 16, head + nh + 24);
+		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
 	} else {
 		return -1;
 	}
-	if (bpf_probe_read_kernel(ports, sizeof(ports), head + th))
+	if (bpf_probe_read_kernel(tcph, sizeof(tcph), head + th))
 		return -1;
-	bpf_probe_read_kernel(&t->flags, 1, head + th + 13);
-	t->sport = bpf_ntohs(ports[0]);
-	t->dport = bpf_ntohs(ports[1]);
+	t->sport = (tcph[0] << 8) | tcph[1];
+	t->dport = (tcph[2] << 8) | tcph[3];
+	t->flags = tcph[13];
 	return 0;
 }
 
@@ -767,7 +778,7 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	struct sock_state *ss;
 	__u64 key = (__u64)sk;
 
-	if (!is_tcp(sk))
+	if (!is_tcp_btf(sk))
 		return 0;
 	if (newstate == TCP_LISTEN) {
 		struct call_state *c;
