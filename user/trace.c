@@ -54,13 +54,19 @@ enum rec_tag {
 	REC_SNAPSHOT = 2,
 };
 
-/* Event fields sent only when they differ from the previous event. */
+/* Event fields sent only when they differ from the previous event, in
+ * roughly the order of how often they change on a connection churn, so the
+ * common events need a one-byte bitmap. */
 enum ev_bit {
-	EV_LATENCY, EV_SK_ID, EV_PID, EV_TID, EV_FAMILY, EV_FD, EV_SPORT, EV_DPORT,
-	EV_SADDR, EV_DADDR, EV_QUEUE_LEN, EV_QUEUE_MAX, EV_ERR, EV_COUNT, EV_EPFD,
-	EV_EVENTS, EV_OLD_STATE, EV_NEW_STATE, EV_TIER, EV_PAD, EV_COMM,
+	EV_SK_ID, EV_SK_MRU, EV_OLD_STATE, EV_NEW_STATE, EV_FD, EV_DPORT, EV_SPORT,
+	EV_LATENCY, EV_QUEUE_LEN, EV_QUEUE_MAX, EV_TID, EV_EPFD, EV_EVENTS, EV_COUNT,
+	EV_ERR, EV_PID, EV_FAMILY, EV_SADDR, EV_DADDR, EV_TIER, EV_PAD, EV_COMM,
 	EV_BIT_COUNT,
 };
+
+/* Recently seen socket ids: events alternate between a listener, request
+ * sockets and children, and a one-byte index beats a 4-byte delta. */
+#define SK_MRU_LEN 8
 
 /* Snapshot entries: fields that differ from the previous snapshot's entry
  * with the same fd number. */
@@ -386,28 +392,48 @@ static void event_normalize(struct st_event *dst, const struct st_event *src)
 	memcpy(dst->comm, src->comm, n);
 }
 
+static int sk_mru_find(const uint64_t mru[SK_MRU_LEN], uint64_t id)
+{
+	for (int i = 0; i < SK_MRU_LEN; i++)
+		if (mru[i] == id)
+			return i;
+	return -1;
+}
+
+/* Moves id to the front (both sides run this after every event). */
+static void sk_mru_use(uint64_t mru[SK_MRU_LEN], uint64_t id)
+{
+	int i = sk_mru_find(mru, id);
+
+	if (i < 0)
+		i = SK_MRU_LEN - 1;
+	memmove(mru + 1, mru, i * sizeof(*mru));
+	mru[0] = id;
+}
+
 static void encode_event(struct buf *b, const struct st_event *e, const struct st_event *prev,
-			 uint64_t prev_time)
+			 uint64_t prev_time, const uint64_t mru[SK_MRU_LEN])
 {
 	uint64_t bits = 0;
+	int mru_idx = -1;
 
 #define DIFF(bit, field) if (e->field != prev->field) bits |= 1ull << (bit)
-	DIFF(EV_LATENCY, latency_ns);
 	DIFF(EV_SK_ID, sk_id);
-	DIFF(EV_PID, pid);
-	DIFF(EV_TID, tid);
-	DIFF(EV_FAMILY, family);
-	DIFF(EV_FD, fd);
-	DIFF(EV_SPORT, sport);
-	DIFF(EV_DPORT, dport);
-	DIFF(EV_QUEUE_LEN, queue_len);
-	DIFF(EV_QUEUE_MAX, queue_max);
-	DIFF(EV_ERR, err);
-	DIFF(EV_COUNT, count);
-	DIFF(EV_EPFD, epfd);
-	DIFF(EV_EVENTS, events);
 	DIFF(EV_OLD_STATE, old_state);
 	DIFF(EV_NEW_STATE, new_state);
+	DIFF(EV_FD, fd);
+	DIFF(EV_DPORT, dport);
+	DIFF(EV_SPORT, sport);
+	DIFF(EV_LATENCY, latency_ns);
+	DIFF(EV_QUEUE_LEN, queue_len);
+	DIFF(EV_QUEUE_MAX, queue_max);
+	DIFF(EV_TID, tid);
+	DIFF(EV_EPFD, epfd);
+	DIFF(EV_EVENTS, events);
+	DIFF(EV_COUNT, count);
+	DIFF(EV_ERR, err);
+	DIFF(EV_PID, pid);
+	DIFF(EV_FAMILY, family);
 	DIFF(EV_TIER, tier);
 	DIFF(EV_PAD, pad);
 #undef DIFF
@@ -417,47 +443,51 @@ static void encode_event(struct buf *b, const struct st_event *e, const struct s
 		bits |= 1ull << EV_DADDR;
 	if (memcmp(e->comm, prev->comm, ST_COMM_LEN))
 		bits |= 1ull << EV_COMM;
+	if ((bits & (1ull << EV_SK_ID)) && (mru_idx = sk_mru_find(mru, e->sk_id)) >= 0)
+		bits ^= (1ull << EV_SK_ID) | (1ull << EV_SK_MRU);
 
 	put_u8(b, REC_EVENT);
 	put_varint(b, e->type);
 	put_varint(b, bits);
 	put_zz(b, (int64_t)(e->time_ns - prev_time));
-	if (bits & (1ull << EV_LATENCY))
-		put_varint(b, e->latency_ns);
 	if (bits & (1ull << EV_SK_ID))
 		put_zz(b, (int64_t)(e->sk_id - prev->sk_id));
-	if (bits & (1ull << EV_PID))
-		put_varint(b, e->pid);
-	if (bits & (1ull << EV_TID))
-		put_zz(b, (int64_t)e->tid - (int64_t)e->pid);
-	if (bits & (1ull << EV_FAMILY))
-		put_varint(b, e->family);
-	if (bits & (1ull << EV_FD))
-		put_zz(b, e->fd);
-	if (bits & (1ull << EV_SPORT))
-		put_varint(b, e->sport);
-	if (bits & (1ull << EV_DPORT))
-		put_varint(b, e->dport);
-	if (bits & (1ull << EV_SADDR))
-		put_addr_bytes(b, e->saddr);
-	if (bits & (1ull << EV_DADDR))
-		put_addr_bytes(b, e->daddr);
-	if (bits & (1ull << EV_QUEUE_LEN))
-		put_varint(b, e->queue_len);
-	if (bits & (1ull << EV_QUEUE_MAX))
-		put_varint(b, e->queue_max);
-	if (bits & (1ull << EV_ERR))
-		put_zz(b, e->err);
-	if (bits & (1ull << EV_COUNT))
-		put_varint(b, e->count);
-	if (bits & (1ull << EV_EPFD))
-		put_zz(b, e->epfd);
-	if (bits & (1ull << EV_EVENTS))
-		put_varint(b, e->events);
+	if (bits & (1ull << EV_SK_MRU))
+		put_u8(b, (uint8_t)mru_idx);
 	if (bits & (1ull << EV_OLD_STATE))
 		put_u8(b, e->old_state);
 	if (bits & (1ull << EV_NEW_STATE))
 		put_u8(b, e->new_state);
+	if (bits & (1ull << EV_FD))
+		put_zz(b, e->fd);
+	if (bits & (1ull << EV_DPORT))
+		put_varint(b, e->dport);
+	if (bits & (1ull << EV_SPORT))
+		put_varint(b, e->sport);
+	if (bits & (1ull << EV_LATENCY))
+		put_varint(b, e->latency_ns);
+	if (bits & (1ull << EV_QUEUE_LEN))
+		put_varint(b, e->queue_len);
+	if (bits & (1ull << EV_QUEUE_MAX))
+		put_varint(b, e->queue_max);
+	if (bits & (1ull << EV_TID))
+		put_zz(b, (int64_t)e->tid - (int64_t)e->pid);
+	if (bits & (1ull << EV_EPFD))
+		put_zz(b, e->epfd);
+	if (bits & (1ull << EV_EVENTS))
+		put_varint(b, e->events);
+	if (bits & (1ull << EV_COUNT))
+		put_varint(b, e->count);
+	if (bits & (1ull << EV_ERR))
+		put_zz(b, e->err);
+	if (bits & (1ull << EV_PID))
+		put_varint(b, e->pid);
+	if (bits & (1ull << EV_FAMILY))
+		put_varint(b, e->family);
+	if (bits & (1ull << EV_SADDR))
+		put_addr_bytes(b, e->saddr);
+	if (bits & (1ull << EV_DADDR))
+		put_addr_bytes(b, e->daddr);
 	if (bits & (1ull << EV_TIER))
 		put_u8(b, e->tier);
 	if (bits & (1ull << EV_PAD))
@@ -467,8 +497,9 @@ static void encode_event(struct buf *b, const struct st_event *e, const struct s
 }
 
 static void decode_event(struct cur *c, struct st_event *e, const struct st_event *prev,
-			 uint64_t prev_time)
+			 uint64_t prev_time, const uint64_t mru[SK_MRU_LEN])
 {
+	int64_t tid_delta = 0;
 	uint64_t bits;
 
 	*e = *prev;
@@ -476,44 +507,62 @@ static void decode_event(struct cur *c, struct st_event *e, const struct st_even
 	bits = get_varint(c);
 	if (bits >> EV_BIT_COUNT)
 		cur_fail(c, "unknown event field");
+	if ((bits & (1ull << EV_SK_ID)) && (bits & (1ull << EV_SK_MRU)))
+		cur_fail(c, "socket id given twice");
 	e->time_ns = prev_time + (uint64_t)unzigzag(get_varint(c));
-	if (bits & (1ull << EV_LATENCY))
-		e->latency_ns = get_varint(c);
 	if (bits & (1ull << EV_SK_ID))
 		e->sk_id = prev->sk_id + (uint64_t)unzigzag(get_varint(c));
-	if (bits & (1ull << EV_PID))
-		e->pid = (uint32_t)get_varint_max(c, UINT32_MAX);
-	if (bits & (1ull << EV_TID))
-		e->tid = (uint32_t)(e->pid + get_zz_range(c, -(int64_t)e->pid,
-							  (int64_t)UINT32_MAX - e->pid));
-	if (bits & (1ull << EV_FAMILY))
-		e->family = (uint16_t)get_varint_max(c, UINT16_MAX);
-	if (bits & (1ull << EV_FD))
-		e->fd = (int32_t)get_zz_range(c, INT32_MIN, INT32_MAX);
-	if (bits & (1ull << EV_SPORT))
-		e->sport = (uint16_t)get_varint_max(c, UINT16_MAX);
-	if (bits & (1ull << EV_DPORT))
-		e->dport = (uint16_t)get_varint_max(c, UINT16_MAX);
-	if (bits & (1ull << EV_SADDR))
-		get_addr_bytes(c, e->saddr);
-	if (bits & (1ull << EV_DADDR))
-		get_addr_bytes(c, e->daddr);
-	if (bits & (1ull << EV_QUEUE_LEN))
-		e->queue_len = (uint32_t)get_varint_max(c, UINT32_MAX);
-	if (bits & (1ull << EV_QUEUE_MAX))
-		e->queue_max = (uint32_t)get_varint_max(c, UINT32_MAX);
-	if (bits & (1ull << EV_ERR))
-		e->err = (int32_t)get_zz_range(c, INT32_MIN, INT32_MAX);
-	if (bits & (1ull << EV_COUNT))
-		e->count = (uint32_t)get_varint_max(c, UINT32_MAX);
-	if (bits & (1ull << EV_EPFD))
-		e->epfd = (int32_t)get_zz_range(c, INT32_MIN, INT32_MAX);
-	if (bits & (1ull << EV_EVENTS))
-		e->events = (uint32_t)get_varint_max(c, UINT32_MAX);
+	if (bits & (1ull << EV_SK_MRU)) {
+		uint8_t i = get_u8(c);
+
+		if (i >= SK_MRU_LEN)
+			cur_fail(c, "bad socket id index");
+		else
+			e->sk_id = mru[i];
+	}
 	if (bits & (1ull << EV_OLD_STATE))
 		e->old_state = get_u8(c);
 	if (bits & (1ull << EV_NEW_STATE))
 		e->new_state = get_u8(c);
+	if (bits & (1ull << EV_FD))
+		e->fd = (int32_t)get_zz_range(c, INT32_MIN, INT32_MAX);
+	if (bits & (1ull << EV_DPORT))
+		e->dport = (uint16_t)get_varint_max(c, UINT16_MAX);
+	if (bits & (1ull << EV_SPORT))
+		e->sport = (uint16_t)get_varint_max(c, UINT16_MAX);
+	if (bits & (1ull << EV_LATENCY))
+		e->latency_ns = get_varint(c);
+	if (bits & (1ull << EV_QUEUE_LEN))
+		e->queue_len = (uint32_t)get_varint_max(c, UINT32_MAX);
+	if (bits & (1ull << EV_QUEUE_MAX))
+		e->queue_max = (uint32_t)get_varint_max(c, UINT32_MAX);
+	/* tid is stored against pid, which comes later: keep the delta. */
+	if (bits & (1ull << EV_TID))
+		tid_delta = get_zz_range(c, -(int64_t)UINT32_MAX, UINT32_MAX);
+	if (bits & (1ull << EV_EPFD))
+		e->epfd = (int32_t)get_zz_range(c, INT32_MIN, INT32_MAX);
+	if (bits & (1ull << EV_EVENTS))
+		e->events = (uint32_t)get_varint_max(c, UINT32_MAX);
+	if (bits & (1ull << EV_COUNT))
+		e->count = (uint32_t)get_varint_max(c, UINT32_MAX);
+	if (bits & (1ull << EV_ERR))
+		e->err = (int32_t)get_zz_range(c, INT32_MIN, INT32_MAX);
+	if (bits & (1ull << EV_PID))
+		e->pid = (uint32_t)get_varint_max(c, UINT32_MAX);
+	if (bits & (1ull << EV_TID)) {
+		int64_t tid = (int64_t)e->pid + tid_delta;
+
+		if (tid < 0 || tid > UINT32_MAX)
+			cur_fail(c, "value out of range");
+		else
+			e->tid = (uint32_t)tid;
+	}
+	if (bits & (1ull << EV_FAMILY))
+		e->family = (uint16_t)get_varint_max(c, UINT16_MAX);
+	if (bits & (1ull << EV_SADDR))
+		get_addr_bytes(c, e->saddr);
+	if (bits & (1ull << EV_DADDR))
+		get_addr_bytes(c, e->daddr);
 	if (bits & (1ull << EV_TIER))
 		e->tier = get_u8(c);
 	if (bits & (1ull << EV_PAD))
@@ -1025,6 +1074,7 @@ struct trace_writer {
 	/* delta state, reset at every chunk */
 	uint64_t prev_time;
 	struct st_event prev_event;
+	uint64_t sk_mru[SK_MRU_LEN];
 	struct st_snapshot base;
 	uint64_t start_mono_ns;
 };
@@ -1061,6 +1111,7 @@ static void writer_reset_delta(struct trace_writer *w)
 {
 	w->prev_time = w->start_mono_ns;
 	memset(&w->prev_event, 0, sizeof(w->prev_event));
+	memset(w->sk_mru, 0, sizeof(w->sk_mru));
 	st_snapshot__free(&w->base);
 }
 
@@ -1326,8 +1377,9 @@ int trace_writer__event(struct trace_writer *w, const struct st_event *e)
 		return err;
 	event_normalize(&norm, e);
 	w->rec.len = 0;
-	encode_event(&w->rec, &norm, &w->prev_event, w->prev_time);
+	encode_event(&w->rec, &norm, &w->prev_event, w->prev_time, w->sk_mru);
 	w->prev_event = norm;
+	sk_mru_use(w->sk_mru, norm.sk_id);
 	err = writer_append(w, norm.time_ns);
 	if (!err)
 		w->events++;
@@ -1446,6 +1498,7 @@ struct trace_reader {
 	/* delta state, reset at every chunk */
 	uint64_t prev_time;
 	struct st_event prev_event;
+	uint64_t sk_mru[SK_MRU_LEN];
 	struct st_snapshot snap; /* the last snapshot: the next one's base */
 };
 
@@ -1596,6 +1649,7 @@ static void reader_reset_delta(struct trace_reader *r)
 {
 	r->prev_time = r->hdr.start_mono_ns;
 	memset(&r->prev_event, 0, sizeof(r->prev_event));
+	memset(r->sk_mru, 0, sizeof(r->sk_mru));
 	st_snapshot__free(&r->snap);
 }
 
@@ -1853,12 +1907,13 @@ int trace_reader__next(struct trace_reader *r, struct trace_record *rec)
 
 	switch (get_u8(&c)) {
 	case REC_EVENT:
-		decode_event(&c, &rec->event, &r->prev_event, r->prev_time);
+		decode_event(&c, &rec->event, &r->prev_event, r->prev_time, r->sk_mru);
 		if (c.bad)
 			break;
 		rec->kind = TRACE_REC_EVENT;
 		rec->time_ns = rec->event.time_ns;
 		r->prev_event = rec->event;
+		sk_mru_use(r->sk_mru, rec->event.sk_id);
 		break;
 	case REC_SNAPSHOT: {
 		struct st_snapshot s = {};

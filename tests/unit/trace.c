@@ -628,6 +628,19 @@ static void test_hostile(void)
 						     mk_varint(&rec, 0), mk_varint(&rec, 0),
 						     mk_le(&rec, 0, 2), mk_rec(&raw, &rec),
 						     mk_chunk(&m, &raw, 1, 0), mk_end(&m)), B, C, 0);
+	HOSTILE("socket id index 8", (mk_varint(&rec, 1), mk_varint(&rec, 1), mk_varint(&rec, 2),
+				      mk_varint(&rec, 0), mk_varint(&rec, 8), mk_rec(&raw, &rec),
+				      mk_chunk(&m, &raw, 1, 0), mk_end(&m)), B, C, 0);
+	HOSTILE("socket id as delta and index", (mk_varint(&rec, 1), mk_varint(&rec, 1),
+						 mk_varint(&rec, 3), mk_varint(&rec, 0),
+						 mk_varint(&rec, 2), mk_varint(&rec, 1),
+						 mk_rec(&raw, &rec), mk_chunk(&m, &raw, 1, 0),
+						 mk_end(&m)), B, C, 0);
+	HOSTILE("good event with a socket id index", (mk_varint(&rec, 1), mk_varint(&rec, 1),
+						      mk_varint(&rec, 2), mk_varint(&rec, 0),
+						      mk_varint(&rec, 7), mk_rec(&raw, &rec),
+						      mk_chunk(&m, &raw, 1, 0), mk_end(&m)),
+		0, TRACE_DAMAGE_NONE, 1);
 	HOSTILE("event type 2^20", (mk_varint(&rec, 1), mk_varint(&rec, 1u << 20),
 				    mk_varint(&rec, 0), mk_varint(&rec, 0), mk_rec(&raw, &rec),
 				    mk_chunk(&m, &raw, 1, 0), mk_end(&m)), B, C, 0);
