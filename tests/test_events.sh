@@ -158,6 +158,21 @@ check_eq "text: one accept line per connection" \
 check_match "text: exit summary on stderr" '^socktrace: SIGINT: [0-9]+ events.*; 0 lost$' "$(tail -1 "$TMP/srv6.err")"
 kill "$SRV6"
 
+# ---- loss is counted, never silent: a 4 KiB ring against 300 connections ----
+start_server lossy -p 8087 -t 60 accept 300
+LOSSY=$SRV_PID
+SOCKTRACE_RING_KB=4 start_tracer "$LOSSY" lossy
+in_ns "$TB/ev_client" 127.0.0.1 8087 300 >/dev/null 2>&1
+wait_for 10 grep -q DONE "$TMP/lossy.out"
+stop_tracer
+kill "$LOSSY"
+lost_sum=$(evq lossy 'select(.type == "lost") | .count' | awk '{ s += $1 } END { print s + 0 }')
+lost_summary=$(evq lossy 'select(.type == "summary") | .lost')
+if [ "$lost_sum" -gt 0 ]; then pass "small ring: events lost and reported ($lost_sum)"
+else fail "small ring: events lost and reported" "lost events sum $lost_sum"; fi
+check_eq "lost events add up to the summary" "$lost_sum" "$lost_summary"
+check_match "lost count in the exit line" "; $lost_summary lost\$" "$(tail -1 "$TMP/lossy.err")"
+
 # ---- accept-queue overflow: backlog 2, 50 connects, nobody accepts ----
 overflow_run() {
 	local abort=$1 port=$2 n0 n1 events

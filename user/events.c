@@ -474,6 +474,11 @@ static int open_skel(struct event_source *s)
 		if (prog)
 			bpf_program__set_autoload(prog, prog_wanted(&prog_defs[i], s->hooks));
 	}
+	/* test hook: a small ring (KiB, a power of two >= the page size) to
+	 * make the lost-event path observable */
+	if (getenv("SOCKTRACE_RING_KB"))
+		bpf_map__set_max_entries(skel->maps.events,
+					 (uint32_t)strtoul(getenv("SOCKTRACE_RING_KB"), NULL, 10) << 10);
 	err = events_bpf__load(skel);
 	if (!err)
 		err = events_bpf__attach(skel);
