@@ -10,6 +10,8 @@ require_root
 NS=ev$$a
 netns_new "$NS"
 in_ns() { ip netns exec "$NS" "$@"; }
+# through /proc: busybox sysctl (the VM guests) lacks -q
+set_abort() { in_ns sh -c "echo $1 >/proc/sys/net/ipv4/tcp_abort_on_overflow"; }
 
 # Starts socktrace --events --json on pid $1 (extra args after), output in
 # $TMP/$2.json / .err; waits until it has attached. Sets ST_PID.
@@ -176,7 +178,7 @@ check_match "lost count in the exit line" "; $lost_summary lost\$" "$(tail -1 "$
 # ---- accept-queue overflow: backlog 2, 50 connects, nobody accepts ----
 overflow_run() {
 	local abort=$1 port=$2 n0 n1 events
-	in_ns sysctl -qw net.ipv4.tcp_abort_on_overflow="$abort"
+	set_abort "$abort"
 	start_server "ovf$abort" -p "$port" -b 2 -t 60 noaccept
 	local srv=$SRV_PID
 	start_tracer "$srv" "ovf$abort" || return
@@ -203,7 +205,7 @@ overflow_run 1 8091
 # ACKs dropped), fill the accept queue, then let the ACKs through.
 ack_overflow_run() {
 	local abort=$1 port=$2 n0 n1
-	in_ns sysctl -qw net.ipv4.tcp_abort_on_overflow="$abort"
+	set_abort "$abort"
 	start_server "ack$abort" -p "$port" -b 2 -t 60 noaccept
 	local srv=$SRV_PID
 	start_tracer "$srv" "ack$abort" || return
@@ -231,7 +233,7 @@ ack_overflow_run() {
 }
 ack_overflow_run 0 8092
 ack_overflow_run 1 8093
-in_ns sysctl -qw net.ipv4.tcp_abort_on_overflow=0
+set_abort 0
 
 # ---- epoll: wake-ups and epoll_wait returns ----
 if [ "$EPOLL_TIER" = none ]; then
@@ -285,15 +287,16 @@ for how in duration sigterm; do
 	wait_for 20 grep -q 'tracing pid' "$TMP/det.err"
 	progs=$(held_ids prog_id "$st")
 	links=$(held_ids link_id "$st")
+	# shellcheck disable=SC2086
+	check_eq "$how: ev_bpfid sees our links while running" "$("$TB/ev_bpfid" link $links)" "$(wc -w <<<"$links")"
 	[ $how = sigterm ] && kill -TERM "$st"
 	wait "$st"
 	check_eq "$how: exit status" "$?" 0
 	[ -n "$progs" ] && [ -n "$links" ] || fail "$how: found our programs while running" "progs '$progs' links '$links'"
 	# the kernel frees programs after an RCU grace period: allow a moment
 	for _ in $(seq 50); do
-		left=0
-		for id in $progs; do bpftool prog show id "$id" >/dev/null 2>&1 && left=$((left + 1)); done
-		for id in $links; do bpftool link show id "$id" >/dev/null 2>&1 && left=$((left + 1)); done
+		# shellcheck disable=SC2086
+		left=$(( $("$TB/ev_bpfid" prog $progs) + $("$TB/ev_bpfid" link $links) ))
 		[ "$left" -eq 0 ] && break
 		sleep 0.1
 	done
