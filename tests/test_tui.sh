@@ -80,8 +80,15 @@ ss_q=$(ip netns exec "$NS" ss -lnt 'sport = :8080' | awk 'NR==2 { print $2 "/" $
 ui_q=$(grep '127\.0\.0\.1:8080 ' <<<"$scr" | grep -oE 'ACCEPT \[[# ]*\] +[0-9]+/[0-9]+' | awk '{ print $NF }')
 check_eq "accept queue on screen == ss Recv-Q/Send-Q" "$ui_q" "$ss_q"
 check_match "full queue marked FULL" '127\.0\.0\.1:8080 .*FULL' "$scr"
-ss_syn=$(ip netns exec "$NS" ss -Htn state syn-recv 'sport = :8081' | wc -l)
-ui_syn=$(grep '127\.0\.0\.1:8081 ' <<<"$scr" | grep -oE 'SYN \[[# ]*\] +[0-9]+/' | grep -oE '[0-9]+/' | tr -d /)
+# Request sockets can time out while we look: compare when ss holds still
+# across a refresh.
+for try in 1 2 3 4 5 6 7 8 9 10; do
+	before=$(ip netns exec "$NS" ss -Htn state syn-recv 'sport = :8081' | wc -l)
+	sleep 0.3
+	ui_syn=$(screen | grep '127\.0\.0\.1:8081 ' | grep -oE 'SYN \[[# ]*\] +[0-9]+/' | grep -oE '[0-9]+')
+	ss_syn=$(ip netns exec "$NS" ss -Htn state syn-recv 'sport = :8081' | wc -l)
+	[ "$before" == "$ss_syn" ] && [ "$ui_syn" == "$ss_syn" ] && break
+done
 check_eq "SYN queue on screen == ss SYN-RECV count" "$ui_syn" "$ss_syn"
 # Clients retry their dropped SYNs, so the counter moves now and then: read
 # it on both sides of a refresh until it holds still.

@@ -502,6 +502,38 @@ static void on_event(const struct st_event *e, void *ctx)
 		st_model__event(&t->model, e);
 }
 
+#define PF_EXITING_FLAG 0x00000004 /* include/linux/sched.h PF_EXITING */
+
+/* 1 when pid is gone, a zombie, or in do_exit() (PF_EXITING: it may be
+ * closing its files right now). */
+static int target_exiting(uint32_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long flags = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* fields after the name, which may hold spaces and parentheses */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 1;
+	if (p[2] == 'Z' || p[2] == 'X' || p[2] == 'x')
+		return 1;
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return 0;
+	return !!(flags & PF_EXITING_FLAG);
+}
+
 static int take_snapshot(struct tui *t)
 {
 	struct st_snapshot snap;
@@ -516,7 +548,10 @@ static int take_snapshot(struct tui *t)
 	t->snap_period_ns = (uint64_t)t->env->interval_ms * NS_PER_MS;
 	if (10 * t->snap_cost_ns > t->snap_period_ns)
 		t->snap_period_ns = (uint64_t)(10 * t->snap_cost_ns);
-	if (err == -ESRCH || (!err && !snap.n_fds && !st_pid_alive(t->model.pid))) {
+	/* A snapshot taken while the process was exiting may have caught its
+	 * fd table half closed: the last state worth keeping is the one
+	 * before, so such a snapshot is dropped. */
+	if (err == -ESRCH || (!err && target_exiting(t->model.pid))) {
 		if (!err)
 			st_snapshot__free(&snap);
 		return -ESRCH;
