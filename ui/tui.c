@@ -151,6 +151,10 @@ static int tui_init(struct tui *t, const struct st_env *env, uint32_t pid)
 		t->panels[i].ops = &tui_panel_ops[i];
 		t->panels[i].built_gen = (uint64_t)-1;
 	}
+	/* --filter TYPES starts the event log filtered (words, any matches) */
+	if (env->filter)
+		snprintf(t->panels[TUI_EVENTS].filter, sizeof(t->panels[TUI_EVENTS].filter), "%s",
+			 env->filter);
 	return st_model__init(&t->model, pid);
 }
 
