@@ -176,6 +176,19 @@ int record_cmd(const struct st_env *env)
 		hdr.hook_tier[i] = (uint8_t)hooks[i].tier;
 	if (trace_writer__open(&rec.w, env->write_path, env->force, &hdr))
 		goto cleanup;
+	{
+		char name[4 * 256 + 1], comm[4 * ST_COMM_LEN + 1];
+
+		st_term_escape(name, sizeof(name), env->write_path, strnlen(env->write_path, 256));
+		st_term_escape(comm, sizeof(comm), hdr.comm, strlen(hdr.comm));
+		fprintf(stderr, "socktrace: recording pid %u (%s) to '%s':", env->pid, comm, name);
+		for (int i = 0; hooks && i < ST_HOOK_COUNT; i++)
+			fprintf(stderr, " %s=%s", trace_hook_name(i), st_tier_name(hooks[i].tier));
+		fputc('\n', stderr);
+	}
+	/* one write per ~256 KiB at high event rates; flushed every poll */
+	if (rec.print)
+		setvbuf(stdout, NULL, _IOFBF, 256 << 10);
 
 	show_progress = isatty(STDERR_FILENO) && !(rec.print && isatty(STDOUT_FILENO));
 	interval = (env->interval_ms ? env->interval_ms : 100) * NS_PER_MS;

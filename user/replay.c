@@ -21,15 +21,6 @@
 /* The TUI's replay (ui/tui.c); absent when the UI is not linked in. */
 extern int tui_replay(const struct st_env *env, struct trace_reader *r) __attribute__((weak));
 
-static const char *const hook_names[ST_HOOK_COUNT] = {
-	[ST_HOOK_CONNECT] = "connect",
-	[ST_HOOK_ACCEPT] = "accept",
-	[ST_HOOK_SYN_QUEUE] = "syn_queue",
-	[ST_HOOK_ACCEPT_QUEUE] = "accept_queue",
-	[ST_HOOK_EPOLL] = "epoll",
-	[ST_HOOK_STATE] = "state",
-};
-
 /* --filter TYPE[,TYPE]: a bit per event type; all bits when not given. */
 static int parse_filter(const char *filter, uint64_t *mask)
 {
@@ -81,7 +72,7 @@ static void print_header_text(FILE *f, const char *path, const struct trace_head
 		comm, host, rel, ver);
 	fprintf(f, "recorded from %s; hooks:", when);
 	for (int i = 0; i < ST_HOOK_COUNT; i++)
-		fprintf(f, " %s=%s", hook_names[i], st_tier_name(h->hook_tier[i]));
+		fprintf(f, " %s=%s", trace_hook_name(i), st_tier_name(h->hook_tier[i]));
 	fputs("\n\n", f);
 }
 
@@ -98,7 +89,7 @@ static void print_header_json(FILE *f, const struct trace_header *h)
 	fprintf(f, ",\"start_realtime_ns\":%llu,\"start_mono_ns\":%llu,\"hooks\":{",
 		(unsigned long long)h->start_realtime_ns, (unsigned long long)h->start_mono_ns);
 	for (int i = 0; i < ST_HOOK_COUNT; i++)
-		fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", hook_names[i],
+		fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", trace_hook_name(i),
 			st_tier_name(h->hook_tier[i]));
 	fputs("}}}\n", f);
 }

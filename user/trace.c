@@ -335,6 +335,20 @@ static size_t get_count(struct cur *c, size_t min_bytes, size_t max)
 
 /* ---- header ---- */
 
+const char *trace_hook_name(unsigned int hook)
+{
+	static const char *const names[ST_HOOK_COUNT] = {
+		[ST_HOOK_CONNECT] = "connect",
+		[ST_HOOK_ACCEPT] = "accept",
+		[ST_HOOK_SYN_QUEUE] = "syn_queue",
+		[ST_HOOK_ACCEPT_QUEUE] = "accept_queue",
+		[ST_HOOK_EPOLL] = "epoll",
+		[ST_HOOK_STATE] = "state",
+	};
+
+	return hook < ST_HOOK_COUNT && names[hook] ? names[hook] : "unknown";
+}
+
 void trace_header__init(struct trace_header *hdr)
 {
 	struct utsname u;

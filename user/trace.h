@@ -29,6 +29,10 @@ struct trace_header {
 					   * are on this clock */
 };
 
+/* Short name of a hook as the trace header, --text and --json name it:
+ * "connect", "accept", "syn_queue", "accept_queue", "epoll", "state". */
+const char *trace_hook_name(unsigned int hook);
+
 /* Fills the fields a recorder does not know itself: version, socktrace
  * version, kernel release, hostname and both start times. The caller sets
  * pid, comm and hook_tier. */
