@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "format.h"
@@ -202,22 +201,13 @@ static void draw_frame(struct tui *t)
 static void fill_trace_header(struct tui *t, struct trace_header *h)
 {
 	const struct st_hook_status *hooks = t->events ? event_source__hooks(t->events) : NULL;
-	struct utsname u;
-	struct timespec rt;
 
 	memset(h, 0, sizeof(*h));
-	snprintf(h->socktrace_version, sizeof(h->socktrace_version), "%s", SOCKTRACE_VERSION);
-	if (!uname(&u)) {
-		snprintf(h->kernel_release, sizeof(h->kernel_release), "%s", u.release);
-		snprintf(h->hostname, sizeof(h->hostname), "%s", u.nodename);
-	}
+	trace_header__init(h);
 	h->pid = t->model.pid;
 	memcpy(h->comm, t->model.comm, sizeof(h->comm));
 	for (int i = 0; i < ST_HOOK_COUNT; i++)
 		h->hook_tier[i] = hooks ? hooks[i].tier : ST_TIER_NONE;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	h->start_mono_ns = st_now_ns();
-	h->start_realtime_ns = (uint64_t)rt.tv_sec * NS_PER_S + rt.tv_nsec;
 	/* the recording opens with the snapshot on screen, which is a little
 	 * older than now: start the clock there */
 	if (t->model.have_snap && t->model.snap.time_ns && t->model.snap.time_ns < h->start_mono_ns) {
