@@ -4,6 +4,7 @@
  * their records into struct st_snapshot.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -260,32 +261,16 @@ int snapshot_taker__take(struct snapshot_taker *t, struct st_snapshot *snap)
 		__ok;                                                         \
 	})
 
-static int cmp_fd(const void *a, const void *b)
+/* st_fd, st_ep_entry, st_listener and st_epoll all start with int32_t fd. */
+_Static_assert(offsetof(struct st_fd, fd) == 0 && offsetof(struct st_ep_entry, fd) == 0 &&
+		       offsetof(struct st_listener, fd) == 0 && offsetof(struct st_epoll, fd) == 0,
+	       "cmp_leading_fd needs fd first");
+
+static int cmp_leading_fd(const void *a, const void *b)
 {
-	const struct st_fd *x = a, *y = b;
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
 
-	return (x->fd > y->fd) - (x->fd < y->fd);
-}
-
-static int cmp_ep_entry(const void *a, const void *b)
-{
-	const struct st_ep_entry *x = a, *y = b;
-
-	return (x->fd > y->fd) - (x->fd < y->fd);
-}
-
-static int cmp_listener(const void *a, const void *b)
-{
-	const struct st_listener *x = a, *y = b;
-
-	return (x->fd > y->fd) - (x->fd < y->fd);
-}
-
-static int cmp_epoll(const void *a, const void *b)
-{
-	const struct st_epoll *x = a, *y = b;
-
-	return (x->fd > y->fd) - (x->fd < y->fd);
+	return (x > y) - (x < y);
 }
 
 static int cmp_epitem(const void *a, const void *b)
@@ -463,8 +448,8 @@ int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 			if (it->ready)
 				e->ready[e->n_ready++] = (struct st_ep_entry){ (int32_t)it->fd, it->events };
 		}
-		qsort(e->interest, e->n_interest, sizeof(*e->interest), cmp_ep_entry);
-		qsort(e->ready, e->n_ready, sizeof(*e->ready), cmp_ep_entry);
+		qsort(e->interest, e->n_interest, sizeof(*e->interest), cmp_leading_fd);
+		qsort(e->ready, e->n_ready, sizeof(*e->ready), cmp_leading_fd);
 	}
 
 	if (tcp_recs && tcp_len) {
@@ -473,9 +458,9 @@ int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 			goto out;
 		err = -EINVAL;
 	}
-	qsort(snap->fds, snap->n_fds, sizeof(*snap->fds), cmp_fd);
-	qsort(snap->listeners, snap->n_listeners, sizeof(*snap->listeners), cmp_listener);
-	qsort(snap->epolls, snap->n_epolls, sizeof(*snap->epolls), cmp_epoll);
+	qsort(snap->fds, snap->n_fds, sizeof(*snap->fds), cmp_leading_fd);
+	qsort(snap->listeners, snap->n_listeners, sizeof(*snap->listeners), cmp_leading_fd);
+	qsort(snap->epolls, snap->n_epolls, sizeof(*snap->epolls), cmp_leading_fd);
 	err = 0;
 out:
 	free(pending_path);

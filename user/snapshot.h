@@ -18,7 +18,7 @@ struct st_addr {
 };
 
 struct st_fd {
-	int32_t fd;
+	int32_t fd; /* first, in every struct sorted by fd */
 	uint16_t kind;	/* enum st_fd_kind */
 	uint8_t state;	/* see st_sock_state_name() */
 	uint8_t family;
