@@ -47,14 +47,17 @@ void st_model__free(struct st_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
+static void mark_counters(struct st_model *m);
+
 static void advance(struct st_model *m, uint64_t t)
 {
 	if (t > m->now_ns)
 		m->now_ns = t;
 	if (!m->start_ns && t)
 		m->start_ns = t;
-	if (!m->rate_t0_ns && t)
-		m->rate_t0_ns = t;
+	/* the first mark: rates count from when the model first saw time */
+	if (!m->mark_len && t)
+		mark_counters(m);
 }
 
 static struct st_listener_stats *find_old_listener(struct st_listener_stats *old, size_t n,
@@ -116,7 +119,9 @@ static void merge_listener(struct st_listener_stats *ls, const struct st_listene
 		ls->sk_id = l->sk_id;
 		ls->drops_base = l->drops;
 		ls->drops = l->drops;
-		ls->rate_drops0 = l->drops;
+		/* drops from before we looked are not a rate */
+		for (int i = 0; i < ST_RATE_MARKS; i++)
+			ls->drops_mark[i] = l->drops;
 	}
 	ls->local = l->local;
 	ls->syn_queue = l->syn_queue;
@@ -333,26 +338,53 @@ uint64_t st_percentile(uint64_t *vals, size_t n, double p)
 	return vals[rank - 1];
 }
 
+/* Records every counter at now_ns in the mark ring. */
+static void mark_counters(struct st_model *m)
+{
+	unsigned int i = m->mark_head;
+
+	m->mark_ns[i] = m->now_ns;
+	m->events_mark[i] = m->events_total;
+	for (size_t k = 0; k < m->n_listeners; k++) {
+		m->listeners[k].accepts_mark[i] = m->listeners[k].accepts;
+		m->listeners[k].drops_mark[i] = m->listeners[k].drops;
+	}
+	for (size_t k = 0; k < m->n_epolls; k++) {
+		m->epolls[k].wakeups_mark[i] = m->epolls[k].wakeups;
+		m->epolls[k].returns_mark[i] = m->epolls[k].returns;
+	}
+	m->mark_head = (i + 1) % ST_RATE_MARKS;
+	if (m->mark_len < ST_RATE_MARKS)
+		m->mark_len++;
+}
+
+static double rate(uint64_t now_count, uint64_t then_count, double secs)
+{
+	/* a counter that went backwards (a new socket on the fd) is no rate */
+	return now_count >= then_count ? (now_count - then_count) / secs : 0;
+}
+
 void st_model__tick(struct st_model *m, uint64_t now_ns)
 {
-	uint64_t dt;
+	unsigned int newest, oldest;
 	double s;
 
 	advance(m, now_ns);
-	dt = m->now_ns - m->rate_t0_ns;
-	if (!m->rate_t0_ns || dt < NS_PER_S)
+	newest = (m->mark_head + ST_RATE_MARKS - 1) % ST_RATE_MARKS;
+	if (!m->mark_len || m->now_ns < m->mark_ns[newest] + ST_RATE_STEP_NS)
 		return;
-	s = (double)dt / NS_PER_S;
-	m->events_per_s = (m->events_total - m->rate_events0) / s;
-	m->rate_events0 = m->events_total;
+	mark_counters(m);
+	oldest = (m->mark_head + ST_RATE_MARKS - m->mark_len) % ST_RATE_MARKS;
+	s = (double)(m->now_ns - m->mark_ns[oldest]) / NS_PER_S;
+	if (s <= 0)
+		return;
+	m->events_per_s = rate(m->events_total, m->events_mark[oldest], s);
 	for (size_t i = 0; i < m->n_listeners; i++) {
 		struct st_listener_stats *l = &m->listeners[i];
 		uint64_t tmp[ST_MODEL_WAIT_SAMPLES];
 
-		l->accepts_per_s = (l->accepts - l->rate_accepts0) / s;
-		l->rate_accepts0 = l->accepts;
-		l->drops_per_s = (uint32_t)(l->drops - l->rate_drops0) / s;
-		l->rate_drops0 = l->drops;
+		l->accepts_per_s = rate(l->accepts, l->accepts_mark[oldest], s);
+		l->drops_per_s = rate(l->drops, l->drops_mark[oldest], s);
 		memcpy(tmp, l->wait_ns, l->wait_len * sizeof(tmp[0]));
 		l->wait_count = l->wait_len;
 		l->wait_p50_ns = st_percentile(tmp, l->wait_len, 0.50);
@@ -362,16 +394,13 @@ void st_model__tick(struct st_model *m, uint64_t now_ns)
 		struct st_epoll_stats *e = &m->epolls[i];
 		uint64_t tmp[ST_MODEL_EPOLL_SAMPLES];
 
-		e->wakeups_per_s = (e->wakeups - e->rate_wakeups0) / s;
-		e->rate_wakeups0 = e->wakeups;
-		e->returns_per_s = (e->returns - e->rate_returns0) / s;
-		e->rate_returns0 = e->returns;
+		e->wakeups_per_s = rate(e->wakeups, e->wakeups_mark[oldest], s);
+		e->returns_per_s = rate(e->returns, e->returns_mark[oldest], s);
 		memcpy(tmp, e->wake_ns, e->wake_len * sizeof(tmp[0]));
 		e->wake_count = e->wake_len;
 		e->wake_p50_ns = st_percentile(tmp, e->wake_len, 0.50);
 		e->wake_p99_ns = st_percentile(tmp, e->wake_len, 0.99);
 	}
-	m->rate_t0_ns = m->now_ns;
 	m->generation++;
 }
 

@@ -26,6 +26,12 @@
 #define ST_MODEL_EPOLL_SAMPLES 256
 /* Events kept in the log ring. */
 #define ST_MODEL_LOG 4096
+/* Rates (events/s, accepts/s...): counters are marked every
+ * ST_RATE_STEP_NS and a rate is the change since the oldest of
+ * ST_RATE_MARKS marks (1 s back), so it follows a burst within a quarter
+ * second. */
+#define ST_RATE_STEP_NS 250000000ull
+#define ST_RATE_MARKS 5
 /* How long an overflow counter "flashes" after it moves. */
 #define ST_MODEL_FLASH_NS 1000000000ull
 
@@ -73,8 +79,8 @@ struct st_listener_stats {
 	uint64_t hist_step_ns; /* when the newest sample's step began */
 	uint64_t wait_ns[ST_MODEL_WAIT_SAMPLES];
 	unsigned int wait_head, wait_len;
-	uint64_t rate_accepts0;
-	uint32_t rate_drops0;
+	uint64_t accepts_mark[ST_RATE_MARKS];
+	uint64_t drops_mark[ST_RATE_MARKS];
 	int present; /* in the latest snapshot */
 };
 
@@ -93,7 +99,7 @@ struct st_epoll_stats {
 	/* private to the model */
 	uint64_t wake_ns[ST_MODEL_EPOLL_SAMPLES];
 	unsigned int wake_head, wake_len;
-	uint64_t rate_wakeups0, rate_returns0;
+	uint64_t wakeups_mark[ST_RATE_MARKS], returns_mark[ST_RATE_MARKS];
 	int present;
 };
 
@@ -119,8 +125,11 @@ struct st_model {
 	uint64_t per_type[ST_EV_TYPE_COUNT];
 	double events_per_s;
 
-	uint64_t rate_t0_ns;
-	uint64_t rate_events0;
+	/* rate marks: counters as they were at mark_ns[] (a ring shared by
+	 * every counter) */
+	uint64_t mark_ns[ST_RATE_MARKS];
+	unsigned int mark_head, mark_len;
+	uint64_t events_mark[ST_RATE_MARKS];
 
 	int somaxconn;		 /* -1 when unknown */
 	int somaxconn_is_target; /* read in the target's netns */
@@ -137,7 +146,8 @@ void st_model__free(struct st_model *m);
 /* Takes ownership of *s (left zeroed) as the latest snapshot. */
 void st_model__take_snapshot(struct st_model *m, struct st_snapshot *s);
 void st_model__event(struct st_model *m, const struct st_event *e);
-/* Advances the clock: rates over the last >= 1 s, percentiles. */
+/* Advances the clock; every ST_RATE_STEP_NS, updates the rates (over the
+ * last second) and the percentiles. */
 void st_model__tick(struct st_model *m, uint64_t now_ns);
 void st_model__set_gone(struct st_model *m, uint64_t now_ns);
 

@@ -237,6 +237,37 @@ static void test_events(void)
 	st_model__free(&m);
 }
 
+static void test_rates(void)
+{
+	struct st_model m;
+	struct st_event e;
+
+	st_model__init(&m, 42);
+	feed(&m, 10 * S, 0, 8, 0, 100, 0);
+	for (int i = 1; i <= 4; i++)
+		st_model__tick(&m, 10 * S + i * 250 * MS);
+	ASSERT_EQ(m.listeners[0].accepts_per_s, 0, "quiet");
+	ASSERT_EQ(m.listeners[0].drops_per_s, 0, "drops before we looked are no rate");
+	for (int i = 0; i < 50; i++) {
+		e = ev(ST_EV_ACCEPT, 11 * S + 100 * MS);
+		st_model__event(&m, &e);
+	}
+	feed(&m, 11 * S + 200 * MS, 0, 8, 0, 120, 0);
+	st_model__tick(&m, 11 * S + 250 * MS);
+	/* a burst shows within a quarter second, averaged over the last second */
+	ASSERT_TRUE(m.listeners[0].accepts_per_s > 49.9 && m.listeners[0].accepts_per_s < 50.1,
+		    "burst rate within 250 ms");
+	ASSERT_TRUE(m.listeners[0].drops_per_s > 19.9 && m.listeners[0].drops_per_s < 20.1,
+		    "drop rate");
+	ASSERT_TRUE(m.events_per_s > 49.9 && m.events_per_s < 50.1, "events/s");
+	st_model__tick(&m, 11 * S + 300 * MS);
+	ASSERT_TRUE(m.listeners[0].accepts_per_s > 49.9, "no update between steps");
+	for (int i = 2; i <= 6; i++)
+		st_model__tick(&m, 11 * S + i * 250 * MS);
+	ASSERT_EQ(m.listeners[0].accepts_per_s, 0, "back to 0 a second after the burst");
+	st_model__free(&m);
+}
+
 static void test_explain(void)
 {
 	struct st_model m;
@@ -323,6 +354,7 @@ int main(void)
 	test_snapshots();
 	test_history();
 	test_events();
+	test_rates();
 	test_explain();
 	test_somaxconn();
 	return UNIT_DONE("model");
