@@ -86,6 +86,11 @@ const volatile __u64 wakeup_bytes = 2 << 20;
 const volatile __u64 wakeup_interval_ns = 20 * 1000 * 1000;
 #define WAKEUP_MIN_GAP_NS (1000 * 1000)
 
+/* Final-ACK overflows from the skb hooks although the accept-queue hook is
+ * on a function tier: tcp_v4_syn_recv_sock() cannot take fentry on some
+ * kernels (6.1: ENOTSUPP). */
+const volatile __u8 ack_overflow_by_skb = 0;
+
 /* Event types to emit (bit per enum st_event_type), set at run time. */
 __u32 type_mask = ~0u;
 __u64 last_wakeup_ns = 0;
@@ -506,22 +511,25 @@ static __always_inline int skb_parse_tcp(struct sk_buff *skb, struct skb_tcp *t)
 	if (th == (__u16)~0u || nh == (__u16)~0u || th <= nh)
 		return -1;
 	/* one read per header: this runs for every freed skb */
+	/* Wire-format offsets, not vmlinux.h's iphdr/ipv6hdr: their saddr and
+	 * daddr moved into a union in 6.x (struct_group), which would make
+	 * CO-RE relocations of a local copy fail on older kernels. */
 	if (proto == ETH_P_IP) {
-		struct iphdr ip;
+		__u8 ip[20];
 
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.protocol != IPPROTO_TCP)
+		if (bpf_probe_read_kernel(ip, sizeof(ip), head + nh) || ip[9] != IPPROTO_TCP)
 			return -1;
 		t->family = AF_INET;
-		__builtin_memcpy(t->saddr, &ip.saddr, 4);
-		__builtin_memcpy(t->daddr, &ip.daddr, 4);
+		__builtin_memcpy(t->saddr, ip + 12, 4);
+		__builtin_memcpy(t->daddr, ip + 16, 4);
 	} else if (proto == ETH_P_IPV6) {
-		struct ipv6hdr ip6;
+		__u8 ip6[40];
 
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.nexthdr != IPPROTO_TCP)
+		if (bpf_probe_read_kernel(ip6, sizeof(ip6), head + nh) || ip6[6] != IPPROTO_TCP)
 			return -1;
 		t->family = AF_INET6;
-		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
+		__builtin_memcpy(t->saddr, ip6 + 8, 16);
+		__builtin_memcpy(t->daddr, ip6 + 24, 16);
 	} else {
 		return -1;
 	}
@@ -874,9 +882,10 @@ static __always_inline void listener_skb(struct sk_buff *skb)
 	struct st_event *e;
 	struct sock *sk;
 	__u64 drops, last;
-	__u32 backlog, max, synq;
+	__u32 backlog, max, synq, count = 0;
 	__u64 l, net = 0;
 	int syn, dropped = 0;
+	__u16 type = 0;
 
 	if (listener_count <= 0 || skb_parse_tcp(skb, &t))
 		return;
@@ -920,31 +929,37 @@ static __always_inline void listener_skb(struct sk_buff *skb)
 
 	/* a SYN the full SYN queue dropped (no cookies) is not an overflow */
 	if (dropped && backlog > max && !(syn && synq >= max && !syncookies_on(sk))) {
-		if (!acceptq_tp)
-			return;
-		e = listener_event(ST_EV_ACCEPT_OVERFLOW, ST_TIER_TRACEPOINT, sk, ls);
+		if (syn ? !acceptq_tp : !(acceptq_tp || ack_overflow_by_skb))
+			goto out;
+		type = ST_EV_ACCEPT_OVERFLOW;
+		count = syn ? 1 : 2;
 	} else if (!syn || !synq_tp) {
-		return;
+		goto out;
 	} else if (dropped || (synq >= max && ls->last_synq >= max)) {
 		/* dropped with room in the accept queue: the SYN queue was
 		 * full (tcp_syncookies=0); not dropped but the queue stayed
 		 * full: answered with a SYN cookie */
-		e = listener_event(ST_EV_SYN_QUEUE_FULL, ST_TIER_TRACEPOINT, sk, ls);
-		if (e)
-			e->count = dropped;
+		type = ST_EV_SYN_QUEUE_FULL;
+		count = dropped;
 	} else {
-		e = listener_event(ST_EV_SYN_RECV, ST_TIER_TRACEPOINT, sk, ls);
+		type = ST_EV_SYN_RECV;
 	}
+out:
 	if (syn)
 		ls->last_synq = synq;
+	if (!type)
+		return;
+	/* reserve last, with one NULL check: older verifiers lose track of
+	 * a ring buffer reference checked twice */
+	e = listener_event(type, ST_TIER_TRACEPOINT, sk, ls);
 	if (!e)
 		return;
 	set_peer_from_skb(e, &t);
-	if (e->type != ST_EV_ACCEPT_OVERFLOW) {
+	e->count = count;
+	if (type != ST_EV_ACCEPT_OVERFLOW) {
 		e->queue_len = synq;
 		e->queue_max = max;
 	}
-	e->count = e->type == ST_EV_ACCEPT_OVERFLOW ? (syn ? 1 : 2) : e->count;
 	ev_submit(e);
 }
 
@@ -1063,6 +1078,7 @@ static __always_inline void conn_request(struct sock *sk, struct sk_buff *skb, _
 	struct skb_tcp t = {};
 	struct st_event *e;
 	__u32 backlog, max, synq;
+	__u16 type;
 	int cookies;
 
 	if (!ls)
@@ -1090,20 +1106,21 @@ static __always_inline void conn_request(struct sock *sk, struct sk_buff *skb, _
 	if (backlog > max) {
 		if (!tier_is(HOOK_ACCEPT_QUEUE, tier))
 			return;
-		e = listener_event(ST_EV_ACCEPT_OVERFLOW, tier, sk, ls);
-		if (e)
-			e->count = 1;
+		type = ST_EV_ACCEPT_OVERFLOW;
 	} else if (synq < max && tier_is(HOOK_SYN_QUEUE, tier)) {
-		e = listener_event(ST_EV_SYN_RECV, tier, sk, ls);
-		if (e) {
-			e->queue_len = synq + 1;
-			e->queue_max = max;
-		}
+		type = ST_EV_SYN_RECV;
 	} else {
 		return;
 	}
+	e = listener_event(type, tier, sk, ls);
 	if (!e)
 		return;
+	if (type == ST_EV_ACCEPT_OVERFLOW) {
+		e->count = 1;
+	} else {
+		e->queue_len = synq + 1;
+		e->queue_max = max;
+	}
 	skb_parse_tcp(skb, &t);
 	set_peer_from_skb(e, &t);
 	ev_submit(e);

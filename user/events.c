@@ -47,9 +47,11 @@ static const struct hook_def hook_defs[ST_HOOK_COUNT] = {
 	[ST_HOOK_ACCEPT] = { "inet_csk_accept", { "inet_csk_accept" }, 1, { "sys_exit" } },
 	[ST_HOOK_SYN_QUEUE] = { "syn_queue (tcp_conn_request)", { "tcp_conn_request" }, 1,
 				{ "consume_skb", "tcp_retransmit_synack" } },
-	[ST_HOOK_ACCEPT_QUEUE] = { "accept_queue (tcp_v4_syn_recv_sock)",
-				   { "tcp_conn_request", "tcp_v4_syn_recv_sock",
-				     "inet_csk_complete_hashdance", "tcp_v6_syn_recv_sock" }, 3,
+	/* the final-ACK drop (tcp_v*_syn_recv_sock) is optional: 6.1 refuses
+	 * fentry there, and the skb hooks can tell it instead */
+	[ST_HOOK_ACCEPT_QUEUE] = { "accept_queue (inet_csk_complete_hashdance)",
+				   { "tcp_conn_request", "inet_csk_complete_hashdance",
+				     "tcp_v4_syn_recv_sock", "tcp_v6_syn_recv_sock" }, 2,
 				   { "inet_sock_set_state", "consume_skb", "kfree_skb" } },
 	[ST_HOOK_EPOLL] = { "ep_poll_callback", { "ep_poll_callback" }, 1,
 			    { "sk_data_ready", "sys_exit" } },
@@ -212,6 +214,7 @@ static const char *errno_name(int err)
 	case EBUSY: return "EBUSY";
 	case E2BIG: return "E2BIG";
 	case ESRCH: return "ESRCH";
+	case 524: return "ENOTSUPP (not traceable)";
 	default: return strerror(err);
 	}
 }
@@ -248,7 +251,7 @@ static int try_fentry(const char *func, char *why, size_t len)
 	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
 	if (link_fd < 0) {
 		err = -errno;
-		snprintf(why, len, "attach failed: %s%s", errno_name(-err),
+		snprintf(why, len, "attach to %s failed: %s%s", func, errno_name(-err),
 			 err == -EPERM ? " (kernel lockdown?)" : "");
 		close(prog_fd);
 		return err;
@@ -418,6 +421,15 @@ static int choose_tiers(struct st_hook_status hooks[ST_HOOK_COUNT], enum st_mode
 			ret = -EOPNOTSUPP;
 		}
 	}
+	/* say so when a part of the accept-queue hook comes from elsewhere */
+	struct st_hook_status *aq = &hooks[ST_HOOK_ACCEPT_QUEUE];
+	const char *r;
+
+	if ((aq->tier == ST_TIER_FENTRY || aq->tier == ST_TIER_KPROBE) &&
+	    func_probe("tcp_v4_syn_recv_sock", aq->tier, &r)) {
+		snprintf(why, sizeof(why), "final-ACK drops from skb tracepoints (%s)", r);
+		why_append(aq->why, sizeof(aq->why), st_tier_name(aq->tier), why);
+	}
 	return ret;
 }
 
@@ -454,6 +466,18 @@ static int prog_wanted(const struct prog_def *p, const struct st_hook_status *ho
 	return func_probe(p->target, p->tier, &why) == 0;
 }
 
+/* The accept-queue hook on a function tier without tcp_v4_syn_recv_sock()
+ * for that tier: final-ACK overflows come from the skb tracepoints. */
+static int ack_overflow_by_skb(struct event_source *s)
+{
+	enum st_tier tier = s->hooks[ST_HOOK_ACCEPT_QUEUE].tier;
+	const char *why;
+
+	if (tier != ST_TIER_FENTRY && tier != ST_TIER_KPROBE)
+		return 0;
+	return func_probe("tcp_v4_syn_recv_sock", tier, &why) != 0;
+}
+
 static int open_skel(struct event_source *s)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = st_btf_path());
@@ -467,12 +491,20 @@ static int open_skel(struct event_source *s)
 	skel->rodata->target_tgid = s->pid;
 	for (h = 0; h < ST_HOOK_COUNT; h++)
 		skel->rodata->hook_tier[h] = s->hooks[h].tier;
+	skel->rodata->ack_overflow_by_skb = ack_overflow_by_skb(s);
 	for (i = 0; i < N_PROGS; i++) {
 		struct bpf_program *prog =
 			bpf_object__find_program_by_name(skel->obj, prog_defs[i].prog);
+		int want = prog_wanted(&prog_defs[i], s->hooks);
 
+		/* the skb hooks also count SYN drops, to keep their per-packet
+		 * share of the listener's sk_drops right */
+		if (skel->rodata->ack_overflow_by_skb &&
+		    (!strcmp(prog_defs[i].prog, "tp_consume_skb") ||
+		     !strcmp(prog_defs[i].prog, "tp_kfree_skb")))
+			want = tracepoint_exists(prog_defs[i].target);
 		if (prog)
-			bpf_program__set_autoload(prog, prog_wanted(&prog_defs[i], s->hooks));
+			bpf_program__set_autoload(prog, want);
 	}
 	/* test hook: a small ring (KiB, a power of two >= the page size) to
 	 * make the lost-event path observable */
