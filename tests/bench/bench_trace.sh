@@ -32,7 +32,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run ROUNDTRIPS recorded(0|1): prints "conn/s events snapshots bytes lost lost_records"
+# run ROUNDTRIPS recorded(0|1): writes "conn/s events snapshots bytes lost
+# lost_records" to $tmp/result. Runs in this shell (not in a $(...) or <(...)
+# subshell), so the cleanup trap sees the server and recorder it started.
 run() {
 	local rt=$1 recorded=$2 port rate events=0 snaps=0 bytes=0 lost=0 lost_records=0 summary
 	ip netns del "$NS" 2>/dev/null || true
@@ -67,7 +69,7 @@ run() {
 	kill "$srv"
 	wait "$srv" 2>/dev/null || true
 	srv=
-	echo "${rate%.*} $events $snaps $bytes $lost $lost_records"
+	echo "${rate%.*} $events $snaps $bytes $lost $lost_records" >"$tmp/result"
 }
 
 echo "socktrace -w benchmark: $SECS s per run, $THREADS client threads, kernel $(uname -r), $(nproc) CPUs"
@@ -76,8 +78,10 @@ ok=1
 for workload in churn echo; do
 	rt=0
 	[ "$workload" = echo ] && rt=10
-	read -r off _ < <(run $rt 0)
-	read -r on events snaps bytes lost lost_records < <(run $rt 1)
+	run $rt 0
+	read -r off _ <"$tmp/result"
+	run $rt 1
+	read -r on events snaps bytes lost lost_records <"$tmp/result"
 	bpe=$(echo "scale=2; $bytes / $events" | bc)
 	printf '%-8s %11d %11d %10d %9d %10d %10s %6d\n' $workload "$off" "$on" \
 		$((events / SECS)) "$snaps" "$bytes" "$bpe" "$lost"
