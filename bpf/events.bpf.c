@@ -1256,24 +1256,34 @@ int BPF_PROG(fentry_tcp_conn_request, struct request_sock_ops *rsk_ops,
 	return 0;
 }
 
+/*
+ * tcp_v{4,6}_syn_recv_sock() gained a seventh argument in later kernels
+ * (6.12 Debian: a child-init callback), which moves the return value in the
+ * fexit context; bpf_get_func_ret() finds it under either prototype.
+ */
 SEC("fexit/tcp_v4_syn_recv_sock")
-int BPF_PROG(fexit_tcp_v4_syn_recv_sock, struct sock *sk, struct sk_buff *skb,
-	     struct request_sock *req, struct dst_entry *dst, struct request_sock *req_unhash,
-	     bool *own_req, struct sock *ret)
+int fexit_tcp_v4_syn_recv_sock(__u64 *ctx)
 {
-	syn_recv_sock_exit(sk, req, ret, ST_TIER_FENTRY);
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	syn_recv_sock_exit((struct sock *)ctx[0], (struct request_sock *)ctx[2],
+			   (struct sock *)ret, ST_TIER_FENTRY);
 	return 0;
 }
 
 SEC("fexit/tcp_v6_syn_recv_sock")
-int BPF_PROG(fexit_tcp_v6_syn_recv_sock, struct sock *sk, struct sk_buff *skb,
-	     struct request_sock *req, struct dst_entry *dst, struct request_sock *req_unhash,
-	     bool *own_req, struct sock *ret)
+int fexit_tcp_v6_syn_recv_sock(__u64 *ctx)
 {
+	struct sk_buff *skb = (struct sk_buff *)ctx[1];
+	__u64 ret = 0;
+
 	/* an IPv4 packet on a v6 listener went through the v4 function */
 	if (BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IP))
 		return 0;
-	syn_recv_sock_exit(sk, req, ret, ST_TIER_FENTRY);
+	bpf_get_func_ret(ctx, &ret);
+	syn_recv_sock_exit((struct sock *)ctx[0], (struct request_sock *)ctx[2],
+			   (struct sock *)ret, ST_TIER_FENTRY);
 	return 0;
 }
 
