@@ -1,0 +1,162 @@
+/* Unit tests for the --events printers: every type gives one JSON object
+ * on one line with its fields, untrusted process names are escaped. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "format.h"
+#include "print.h"
+#include "unit.h"
+
+static char *print_one(const struct st_event *e, int json)
+{
+	static char out[2048];
+	FILE *f = fmemopen(out, sizeof(out), "w");
+
+	if (json)
+		st_print_event_json(f, e);
+	else
+		st_print_event_text(f, e);
+	fclose(f);
+	return out;
+}
+
+static struct st_event make(unsigned int type)
+{
+	struct st_event e = { .type = type, .time_ns = 1234567890123ull, .pid = 42, .fd = 5,
+			      .epfd = 4, .family = AF_INET, .sport = 8080, .dport = 40000 };
+
+	inet_pton(AF_INET, "127.0.0.1", e.saddr);
+	inet_pton(AF_INET, "127.0.0.2", e.daddr);
+	memcpy(e.comm, "srv", 3);
+	e.tier = ST_TIER_TRACEPOINT;
+	return e;
+}
+
+/* Quotes balanced outside escapes, braces balanced, one line. */
+static int json_shape_ok(const char *s)
+{
+	int depth = 0, in_str = 0;
+	size_t n = strlen(s);
+
+	if (n < 3 || s[0] != '{' || s[n - 1] != '\n' || s[n - 2] != '}')
+		return 0;
+	for (size_t i = 0; i < n - 1; i++) {
+		unsigned char c = s[i];
+
+		if (c < 0x20)
+			return 0;
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"')
+			in_str = 1;
+		else if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']')
+			depth--;
+	}
+	return depth == 0 && !in_str;
+}
+
+static void test_every_type(void)
+{
+	char want[64];
+
+	for (unsigned int t = 1; t < ST_EV_TYPE_COUNT; t++) {
+		struct st_event e = make(t);
+		const char *j = print_one(&e, 1);
+
+		snprintf(want, sizeof(want), "{\"type\":\"%s\",\"time_ns\":1234567890123,\"pid\":42",
+			 st_event_type_name(t));
+		ASSERT_TRUE(!strncmp(j, want, strlen(want)), st_event_type_name(t));
+		ASSERT_TRUE(json_shape_ok(j), "json shape");
+		const char *txt = print_one(&e, 0);
+
+		ASSERT_TRUE(strstr(txt, st_event_type_name(t)) != NULL, "text names the type");
+		ASSERT_EQ(strchr(txt, '\n') - txt, (long)strlen(txt) - 1, "text is one line");
+	}
+}
+
+static void test_fields(void)
+{
+	struct st_event e = make(ST_EV_ACCEPT);
+	const char *j;
+
+	e.latency_ns = 1500;
+	e.queue_len = 1;
+	e.queue_max = 128;
+	j = print_one(&e, 1);
+	ASSERT_TRUE(strstr(j, "\"saddr\":\"127.0.0.1\",\"sport\":8080,\"daddr\":\"127.0.0.2\",\"dport\":40000") != NULL,
+		    "accept 4-tuple");
+	ASSERT_TRUE(strstr(j, "\"accept_queue\":1,\"queue_max\":128,\"latency_ns\":1500") != NULL,
+		    "accept queue and wait");
+	ASSERT_TRUE(strstr(print_one(&e, 0), "127.0.0.1:8080 <- 127.0.0.2:40000") != NULL, "text tuple");
+
+	e = make(ST_EV_CONNECT_DONE);
+	e.err = -111;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"err\":-111,\"error\":\"ECONNREFUSED\"") != NULL,
+		    "connect_done error");
+	ASSERT_TRUE(strstr(print_one(&e, 0), "ECONNREFUSED") != NULL, "text error");
+
+	e = make(ST_EV_ACCEPT_OVERFLOW);
+	e.count = 2;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"dropped\":\"ack\"") != NULL, "overflow on the final ACK");
+	e.count = 1;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"dropped\":\"syn\"") != NULL, "overflow on the SYN");
+
+	e = make(ST_EV_EP_WAKEUP);
+	e.events = 0x1 | 0x40;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"epfd\":4,\"fd\":5") != NULL, "wakeup fds");
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"event_names\":[\"EPOLLIN\",\"EPOLLRDNORM\"]") != NULL,
+		    "wakeup event names");
+
+	e = make(ST_EV_LOST);
+	e.count = 7;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"count\":7}") != NULL, "lost count");
+
+	e = make(ST_EV_STATE);
+	e.old_state = 1;
+	e.new_state = 8;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"old_state\":\"ESTABLISHED\",\"new_state\":\"CLOSE_WAIT\"") != NULL,
+		    "state names");
+
+	e = make(ST_EV_ACCEPT);
+	e.family = AF_INET6;
+	inet_pton(AF_INET6, "::1", e.saddr);
+	inet_pton(AF_INET6, "::ffff:10.0.0.1", e.daddr);
+	j = print_one(&e, 1);
+	ASSERT_TRUE(strstr(j, "\"family\":\"ipv6\",\"saddr\":\"::1\"") != NULL, "ipv6");
+	ASSERT_TRUE(strstr(j, "\"daddr\":\"::ffff:10.0.0.1\"") != NULL, "v4-mapped");
+}
+
+static void test_hostile_comm(void)
+{
+	struct st_event e = make(ST_EV_CLOSE);
+	const char *s;
+
+	memcpy(e.comm, "a\"b\\c\x1b[2Jd\n", 12);
+	s = print_one(&e, 1);
+	ASSERT_TRUE(json_shape_ok(s), "json with hostile comm");
+	ASSERT_TRUE(strstr(s, "\"comm\":\"a\\\"b\\\\c\\u001b[2Jd\\n\"") != NULL, "comm escaped in json");
+	s = print_one(&e, 0);
+	ASSERT_TRUE(strchr(s, 0x1b) == NULL, "no escape byte reaches the terminal");
+	ASSERT_TRUE(strstr(s, "a\"b\\\\c\\x1b[2Jd\\x0a") != NULL, "comm escaped in text");
+	/* a full 16-byte comm has no NUL: never read past it */
+	memset(e.comm, 'x', sizeof(e.comm));
+	e.fd = 9;
+	s = print_one(&e, 1);
+	ASSERT_TRUE(strstr(s, "\"comm\":\"xxxxxxxxxxxxxxxx\",") != NULL, "16-byte comm");
+}
+
+int main(void)
+{
+	test_every_type();
+	test_fields();
+	test_hostile_comm();
+	return UNIT_DONE("events_print");
+}
