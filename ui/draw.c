@@ -76,6 +76,16 @@ static int clampi(int v, int lo, int hi)
 }
 
 /* Writes ASCII s at the cursor, at most up to column maxx. */
+/* Horizontal rules as characters rather than ACS: line-drawing charset
+ * switching is lost when TERM does not match the terminal (vt100 in tmux
+ * shows "qqqq"), a UTF-8 box character is not. */
+static void rule_h(const struct tui *t, int y, int x, int n)
+{
+	move(y, x);
+	for (int i = 0; i < n; i++)
+		addstr(t->utf8 ? "\u2500" : "-");
+}
+
 static void put(attr_t a, const char *s, int maxx)
 {
 	int y, x;
@@ -540,7 +550,7 @@ static void draw_panel(struct tui *t, int id)
 		(void)cy;
 		if (cx < COLS - 1) {
 			put(A_NORMAL, " ", COLS);
-			mvhline(y, cx + 1, t->utf8 ? ACS_HLINE : '-', COLS - cx - 1);
+			rule_h(t, y, cx + 1, COLS - cx - 1);
 		}
 	}
 	y++;
@@ -618,10 +628,12 @@ static void draw_box(struct tui *t, const char *title, const char *text)
 	for (int y = 0; y < h; y++)
 		mvhline(b.y + y, b.x, ' ', b.w);
 	attron(A_BOLD);
-	mvhline(b.y, b.x, t->utf8 ? ACS_HLINE : '-', b.w);
-	mvhline(b.y + h - 1, b.x, t->utf8 ? ACS_HLINE : '-', b.w);
-	mvvline(b.y, b.x, t->utf8 ? ACS_VLINE : '|', h);
-	mvvline(b.y, b.x + b.w - 1, t->utf8 ? ACS_VLINE : '|', h);
+	rule_h(t, b.y, b.x, b.w);
+	rule_h(t, b.y + h - 1, b.x, b.w);
+	for (int y = 0; y < h; y++) {
+		mvaddstr(b.y + y, b.x, t->utf8 ? "\u2502" : "|");
+		mvaddstr(b.y + y, b.x + b.w - 1, t->utf8 ? "\u2502" : "|");
+	}
 	mvprintw(b.y, b.x + 2, " %s ", title);
 	attroff(A_BOLD);
 	/* text past the box's last line is cut: the box is most of the screen */
