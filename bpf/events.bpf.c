@@ -42,7 +42,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* TCP_* states come from vmlinux.h's enum. */
 
 #if defined(__TARGET_ARCH_arm64)
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define SYSCALL_NR(regs) ((regs)->syscallno)
 #define NR_close 57
 #define NR_connect 203
 #define NR_accept 202
@@ -54,7 +54,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_epoll_create (-1)
 #define NR_epoll_create1 20
 #else
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_NR(regs) ((regs)->orig_ax) /* tp_btf: a direct load */
 #define NR_close 3
 #define NR_connect 42
 #define NR_accept 43
@@ -736,9 +736,14 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 
 	if (!is_target())
 		return 0;
+	nr = SYSCALL_NR(regs);
+	/* read/write/... of a busy server: out before any map lookup */
+	if (nr != NR_connect && nr != NR_accept && nr != NR_accept4 && nr != NR_listen &&
+	    nr != NR_epoll_wait && nr != NR_epoll_pwait && nr != NR_epoll_pwait2 &&
+	    nr != NR_epoll_create && nr != NR_epoll_create1)
+		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	c = bpf_map_lookup_elem(&calls, &tid);
-	nr = SYSCALL_NR(regs);
 	if (!c) {
 		/* entered before we attached (a server blocked in accept()
 		 * or epoll_wait()): the argument registers still hold it */
