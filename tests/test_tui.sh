@@ -34,7 +34,7 @@ tui_start() {
 }
 # terminal_sane NAME: exit 0, and the pane's terminal is back in cooked mode
 terminal_sane() {
-	wait_screen 5 '^EXIT=' || { fail "$1: exits" "no EXIT line: $(screen | tail -5)"; return; }
+	wait_screen 5 '^MODES:' || { fail "$1: exits" "no EXIT/MODES lines: $(screen | tail -5)"; return; }
 	check_eq "$1: exit status" "$(screen | grep -oE '^EXIT=[0-9]+')" "EXIT=0"
 	modes=$(screen | grep '^MODES:')
 	check_match "$1: icanon restored" '(^| )icanon( |$)' "$modes"
