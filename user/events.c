@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -524,16 +525,52 @@ static int open_skel(struct event_source *s)
 
 /* After a load or attach failure with function hooks: move each such hook
  * one tier down and say why. Returns 1 when anything moved. */
+/* The program libbpf names in "prog 'X': failed to load", caught while the
+ * skeleton loads, so only the hooks of that program move down a tier. */
+static libbpf_print_fn_t outer_print;
+static char failed_prog[64];
+
+static int catch_failed_prog(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	char line[256];
+	const char *p, *q;
+	va_list copy;
+
+	va_copy(copy, args);
+	vsnprintf(line, sizeof(line), fmt, copy);
+	va_end(copy);
+	p = strstr(line, "prog '");
+	if (p && (strstr(line, "failed to load") || strstr(line, "failed to attach") ||
+		  strstr(line, "failed to auto-attach"))) {
+		p += 6;
+		q = strchr(p, '\'');
+		if (q && !failed_prog[0])
+			snprintf(failed_prog, sizeof(failed_prog), "%.*s", (int)(q - p), p);
+	}
+	return outer_print ? outer_print(level, fmt, args) : 0;
+}
+
+/* After a load or attach failure with function hooks: move the hooks of the
+ * failed program (all function-tier hooks when unknown) one tier down, and
+ * say why. Returns 1 when anything moved. */
 static int downgrade(struct event_source *s, int err)
 {
-	char why[128], what[96];
+	char why[128], what[128];
+	unsigned int mask = ~0u;
 	int h, moved = 0;
+	size_t i;
 
-	snprintf(what, sizeof(what), "programs failed to load or attach: %s", errno_name(-err));
+	for (i = 0; failed_prog[0] && i < N_PROGS; i++)
+		if (!strcmp(prog_defs[i].prog, failed_prog))
+			mask = prog_defs[i].hooks ? prog_defs[i].hooks : ~0u;
+	snprintf(what, sizeof(what), "%s%s failed to load or attach: %s",
+		 failed_prog[0] ? "program " : "programs", failed_prog, errno_name(-err));
 	for (h = 0; h < ST_HOOK_COUNT; h++) {
 		struct st_hook_status *st = &s->hooks[h];
 
 		if (st->tier != ST_TIER_FENTRY && st->tier != ST_TIER_KPROBE)
+			continue;
+		if (!(mask & (1u << h)))
 			continue;
 		why_append(st->why, sizeof(st->why), st_tier_name(st->tier), what);
 		if (st->tier == ST_TIER_FENTRY && !hook_can(h, ST_TIER_KPROBE, why, sizeof(why)))
@@ -626,8 +663,11 @@ int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mod
 	err = choose_tiers(s->hooks, mode, 1);
 	if (err)
 		goto fail;
-	for (attempt = 0; attempt < 3; attempt++) {
+	for (attempt = 0; attempt < 2 * ST_HOOK_COUNT; attempt++) {
+		failed_prog[0] = 0;
+		outer_print = libbpf_set_print(catch_failed_prog);
 		err = open_skel(s);
+		libbpf_set_print(outer_print);
 		if (!err)
 			break;
 		if (mode == ST_MODE_FENTRY || mode == ST_MODE_KPROBE || !downgrade(s, err))
