@@ -21,7 +21,8 @@ start_tracer() {
 	bg "$SOCKTRACE" -p "$pid" --events --json "${MODE_ARGS[@]}" "$@" \
 		>"$TMP/$name.json" 2>"$TMP/$name.err"
 	ST_PID=$BG_PID
-	if ! wait_for 20 grep -q 'tracing pid' "$TMP/$name.err"; then
+	# slack for the VM matrix: under emulation loading takes seconds
+	if ! wait_for 60 grep -q 'tracing pid' "$TMP/$name.err"; then
 		fail "$name: tracer attached" "$(cat "$TMP/$name.err")"
 		return 1
 	fi
@@ -143,7 +144,7 @@ SRV6=$SRV_PID
 bg "$SOCKTRACE" -p "$SRV6" --events "${MODE_ARGS[@]}" >"$TMP/srv6.txt" 2>"$TMP/srv6.err"
 TXT_ST=$BG_PID
 start_tracer "$SRV6" srv6f --filter accept,close
-wait_for 20 grep -q 'tracing pid' "$TMP/srv6.err"
+wait_for 60 grep -q 'tracing pid' "$TMP/srv6.err"
 in_ns "$TB/ev_client" -6 ::1 8086 3 >"$TMP/cli6.out" 2>&1
 wait_for 5 grep -q DONE "$TMP/srv6.out"
 sleep 0.2
@@ -253,9 +254,10 @@ else
 	ports=$(awk '/^CONN/ { print $2 }' "$TMP/ep_cli.out" | sort -n | tr '\n' ' ')
 	check_eq "wake-ups for the listener = connections" \
 		"$(evq ep "select(.type == \"ep_wakeup\" and .epfd == $epfd and .fd == 3) | 1" | wc -l)" 5
-	# each connection becomes readable twice: the data, then the FIN
-	check_eq "wake-ups per connection: data and FIN" \
-		"$(evq ep "select(.type == \"ep_wakeup\" and .epfd == $epfd and .fd != 3) | .dport" | sort -n | uniq -c | awk '{ print $1 }' | sort -u)" 2
+	# each connection becomes readable twice: the data, then the FIN (the
+	# fentry tier also sees the FIN's second callback, sk_state_change)
+	check_eq "wake-ups per connection: data and FIN, at least" \
+		"$(evq ep "select(.type == \"ep_wakeup\" and .epfd == $epfd and .fd != 3) | .dport" | sort -n | uniq -c | awk '$1 < 2 { n++ } END { print n + 0 }')" 0
 	check_eq "wake-ups name every connection" \
 		"$(evq ep "select(.type == \"ep_wakeup\" and .fd != 3) | .dport" | sort -nu | tr '\n' ' ')" "$ports"
 	check_eq "epoll_wait_done returns = the server's epoll_wait returns" \
@@ -284,7 +286,7 @@ for how in duration sigterm; do
 		bg "$SOCKTRACE" -p "$target" --events "${MODE_ARGS[@]}" >/dev/null 2>"$TMP/det.err"
 	fi
 	st=$BG_PID
-	wait_for 20 grep -q 'tracing pid' "$TMP/det.err"
+	wait_for 60 grep -q 'tracing pid' "$TMP/det.err"
 	progs=$(held_ids prog_id "$st")
 	links=$(held_ids link_id "$st")
 	# shellcheck disable=SC2086
