@@ -133,36 +133,136 @@ void st_print_event_text(FILE *f, const struct st_event *e)
 	fprintf(f, " [%s]\n", st_tier_name(e->tier));
 }
 
-static void json_addr(FILE *f, const char *key, const struct st_event *e, const uint8_t *a)
+/*
+ * JSON lines are built in a buffer with a few appenders and written with one
+ * fwrite: at tens of thousands of events per second, a dozen fprintf calls
+ * per event were most of socktrace's own CPU time.
+ */
+struct jbuf {
+	char s[1024];
+	size_t n;
+};
+
+static void jb_mem(struct jbuf *b, const char *p, size_t len)
+{
+	if (len > sizeof(b->s) - b->n)
+		len = sizeof(b->s) - b->n;
+	memcpy(b->s + b->n, p, len);
+	b->n += len;
+}
+
+#define jb_lit(b, lit) jb_mem(b, lit, sizeof(lit) - 1)
+
+static void jb_str(struct jbuf *b, const char *p)
+{
+	jb_mem(b, p, strlen(p));
+}
+
+static void jb_u64(struct jbuf *b, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	jb_mem(b, tmp + i, sizeof(tmp) - i);
+}
+
+static void jb_i64(struct jbuf *b, int64_t v)
+{
+	if (v < 0) {
+		jb_lit(b, "-");
+		jb_u64(b, (uint64_t)(-(v + 1)) + 1);
+	} else {
+		jb_u64(b, (uint64_t)v);
+	}
+}
+
+/* ,"key":<unsigned> */
+static void jb_kv_u(struct jbuf *b, const char *key, uint64_t v)
+{
+	jb_lit(b, ",\"");
+	jb_str(b, key);
+	jb_lit(b, "\":");
+	jb_u64(b, v);
+}
+
+static void jb_kv_s(struct jbuf *b, const char *key, const char *v)
+{
+	jb_lit(b, ",\"");
+	jb_str(b, key);
+	jb_lit(b, "\":\"");
+	jb_str(b, v);
+	jb_lit(b, "\"");
+}
+
+static void jb_flush(FILE *f, struct jbuf *b)
+{
+	fwrite(b->s, 1, b->n, f);
+	b->n = 0;
+}
+
+static void json_addr(struct jbuf *b, const char *key, const struct st_event *e, const uint8_t *a)
 {
 	char ip[INET6_ADDRSTRLEN] = "";
 
+	if (e->family == AF_INET) {
+		jb_lit(b, ",\"");
+		jb_str(b, key);
+		jb_lit(b, "\":\"");
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				jb_lit(b, ".");
+			jb_u64(b, a[i]);
+		}
+		jb_lit(b, "\"");
+		return;
+	}
 	inet_ntop(e->family, a, ip, sizeof(ip));
-	fprintf(f, ",\"%s\":\"%s\"", key, ip);
+	jb_kv_s(b, key, ip);
 }
 
-static void json_sock(FILE *f, const struct st_event *e)
+static void json_sock(struct jbuf *b, const struct st_event *e)
 {
+	static const char hex[] = "0123456789abcdef";
+	char id[19];
+	int n = 0;
+
 	if (!has_sock(e))
 		return;
-	fprintf(f, ",\"family\":\"%s\"", st_family_name(e->family));
-	json_addr(f, "saddr", e, e->saddr);
-	fprintf(f, ",\"sport\":%u", e->sport);
-	json_addr(f, "daddr", e, e->daddr);
-	fprintf(f, ",\"dport\":%u,\"sk_id\":\"0x%" PRIx64 "\"", e->dport, (uint64_t)e->sk_id);
+	jb_kv_s(b, "family", st_family_name(e->family));
+	json_addr(b, "saddr", e, e->saddr);
+	jb_kv_u(b, "sport", e->sport);
+	json_addr(b, "daddr", e, e->daddr);
+	jb_kv_u(b, "dport", e->dport);
+	id[n++] = '0';
+	id[n++] = 'x';
+	for (int shift = 60, started = 0; shift >= 0; shift -= 4) {
+		int d = (e->sk_id >> shift) & 0xf;
+
+		if (d || started || shift == 0) {
+			id[n++] = hex[d];
+			started = 1;
+		}
+	}
+	id[n] = 0;
+	jb_kv_s(b, "sk_id", id);
 }
 
-static void json_err(FILE *f, int err)
+static void json_err(struct jbuf *b, int err)
 {
 	const char *n = err_name(err);
 
-	fprintf(f, ",\"err\":%d", err);
+	jb_lit(b, ",\"err\":");
+	jb_i64(b, err);
 	if (n)
-		fprintf(f, ",\"error\":\"%s\"", n);
+		jb_kv_s(b, "error", n);
 }
 
 struct json_list {
-	FILE *f;
+	struct jbuf *b;
 	int n;
 };
 
@@ -170,76 +270,119 @@ static void json_list_item(const char *name, void *arg)
 {
 	struct json_list *l = arg;
 
-	fprintf(l->f, "%s\"%s\"", l->n++ ? "," : "", name);
+	if (l->n++)
+		jb_lit(l->b, ",");
+	jb_lit(l->b, "\"");
+	jb_str(l->b, name);
+	jb_lit(l->b, "\"");
+}
+
+/* Process names are untrusted: plain ASCII goes straight in, anything else
+ * through st_json_string()'s escaping. */
+static void json_comm(FILE *f, struct jbuf *b, const char *comm)
+{
+	size_t len = strnlen(comm, ST_COMM_LEN);
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = comm[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+			jb_flush(f, b);
+			st_json_string(f, comm, len);
+			return;
+		}
+	}
+	jb_lit(b, "\"");
+	jb_mem(b, comm, len);
+	jb_lit(b, "\"");
 }
 
 void st_print_event_json(FILE *f, const struct st_event *e)
 {
-	fprintf(f, "{\"type\":\"%s\",\"time_ns\":%" PRIu64 ",\"pid\":%u",
-		st_event_type_name(e->type), (uint64_t)e->time_ns, e->pid);
+	struct jbuf b = { .n = 0 };
+
+	jb_lit(&b, "{\"type\":\"");
+	jb_str(&b, st_event_type_name(e->type));
+	jb_lit(&b, "\"");
+	jb_kv_u(&b, "time_ns", e->time_ns);
+	jb_kv_u(&b, "pid", e->pid);
 	if (e->tid)
-		fprintf(f, ",\"tid\":%u", e->tid);
-	fprintf(f, ",\"comm\":");
-	st_json_string(f, e->comm, strnlen(e->comm, ST_COMM_LEN));
+		jb_kv_u(&b, "tid", e->tid);
+	jb_lit(&b, ",\"comm\":");
+	json_comm(f, &b, e->comm);
 	if (e->type == ST_EV_LOST) {
-		fprintf(f, ",\"count\":%u}\n", e->count);
+		jb_kv_u(&b, "count", e->count);
+		jb_lit(&b, "}\n");
+		jb_flush(f, &b);
 		return;
 	}
-	fprintf(f, ",\"tier\":\"%s\"", st_tier_name(e->tier));
-	if (e->type == ST_EV_EP_WAKEUP || e->type == ST_EV_EPOLL_WAIT_DONE)
-		fprintf(f, ",\"epfd\":%d", e->epfd);
-	if (e->type != ST_EV_EPOLL_WAIT_DONE)
-		fprintf(f, ",\"fd\":%d", e->fd);
-	json_sock(f, e);
+	jb_kv_s(&b, "tier", st_tier_name(e->tier));
+	if (e->type == ST_EV_EP_WAKEUP || e->type == ST_EV_EPOLL_WAIT_DONE) {
+		jb_lit(&b, ",\"epfd\":");
+		jb_i64(&b, e->epfd);
+	}
+	if (e->type != ST_EV_EPOLL_WAIT_DONE) {
+		jb_lit(&b, ",\"fd\":");
+		jb_i64(&b, e->fd);
+	}
+	json_sock(&b, e);
 	switch (e->type) {
 	case ST_EV_CONNECT:
-		json_err(f, e->err);
+		json_err(&b, e->err);
 		break;
 	case ST_EV_CONNECT_DONE:
-		json_err(f, e->err);
-		fprintf(f, ",\"latency_ns\":%" PRIu64, (uint64_t)e->latency_ns);
+		json_err(&b, e->err);
+		jb_kv_u(&b, "latency_ns", e->latency_ns);
 		break;
 	case ST_EV_SYN_RECV:
 	case ST_EV_SYN_QUEUE_FULL:
-		fprintf(f, ",\"syn_queue\":%u,\"queue_max\":%u", e->queue_len, e->queue_max);
+		jb_kv_u(&b, "syn_queue", e->queue_len);
+		jb_kv_u(&b, "queue_max", e->queue_max);
 		if (e->type == ST_EV_SYN_QUEUE_FULL)
-			fprintf(f, ",\"action\":\"%s\"", e->count ? "drop" : "cookie");
+			jb_kv_s(&b, "action", e->count ? "drop" : "cookie");
 		break;
 	case ST_EV_SYNACK_RETRANS:
-		fprintf(f, ",\"retrans\":%u,\"syn_queue\":%u,\"queue_max\":%u", e->count,
-			e->queue_len, e->queue_max);
+		jb_kv_u(&b, "retrans", e->count);
+		jb_kv_u(&b, "syn_queue", e->queue_len);
+		jb_kv_u(&b, "queue_max", e->queue_max);
 		break;
 	case ST_EV_CHILD_QUEUED:
-		fprintf(f, ",\"accept_queue\":%u,\"queue_max\":%u", e->queue_len, e->queue_max);
+		jb_kv_u(&b, "accept_queue", e->queue_len);
+		jb_kv_u(&b, "queue_max", e->queue_max);
 		break;
 	case ST_EV_ACCEPT:
-		fprintf(f, ",\"accept_queue\":%u,\"queue_max\":%u,\"latency_ns\":%" PRIu64,
-			e->queue_len, e->queue_max, (uint64_t)e->latency_ns);
+		jb_kv_u(&b, "accept_queue", e->queue_len);
+		jb_kv_u(&b, "queue_max", e->queue_max);
+		jb_kv_u(&b, "latency_ns", e->latency_ns);
 		break;
 	case ST_EV_ACCEPT_OVERFLOW:
-		fprintf(f, ",\"accept_queue\":%u,\"queue_max\":%u,\"dropped\":\"%s\"",
-			e->queue_len, e->queue_max, e->count == 2 ? "ack" : "syn");
+		jb_kv_u(&b, "accept_queue", e->queue_len);
+		jb_kv_u(&b, "queue_max", e->queue_max);
+		jb_kv_s(&b, "dropped", e->count == 2 ? "ack" : "syn");
 		break;
 	case ST_EV_EP_WAKEUP: {
-		struct json_list l = { f, 0 };
+		struct json_list l = { &b, 0 };
 
-		fprintf(f, ",\"events\":%u,\"event_names\":[", e->events);
+		jb_kv_u(&b, "events", e->events);
+		jb_lit(&b, ",\"event_names\":[");
 		st_epoll_events_each(e->events, json_list_item, &l);
-		fprintf(f, "]");
+		jb_lit(&b, "]");
 		break;
 	}
 	case ST_EV_EPOLL_WAIT_DONE:
-		fprintf(f, ",\"count\":%u,\"latency_ns\":%" PRIu64, e->count, (uint64_t)e->latency_ns);
+		jb_kv_u(&b, "count", e->count);
+		jb_kv_u(&b, "latency_ns", e->latency_ns);
 		if (e->err)
-			json_err(f, e->err);
+			json_err(&b, e->err);
 		break;
 	case ST_EV_STATE:
-		fprintf(f, ",\"old_state\":\"%s\",\"new_state\":\"%s\"",
-			st_tcp_state_name(e->old_state), st_tcp_state_name(e->new_state));
+		jb_kv_s(&b, "old_state", st_tcp_state_name(e->old_state));
+		jb_kv_s(&b, "new_state", st_tcp_state_name(e->new_state));
 		break;
 	case ST_EV_CLOSE:
-		fprintf(f, ",\"state\":\"%s\"", st_tcp_state_name(e->old_state));
+		jb_kv_s(&b, "state", st_tcp_state_name(e->old_state));
 		break;
 	}
-	fprintf(f, "}\n");
+	jb_lit(&b, "}\n");
+	jb_flush(f, &b);
 }
