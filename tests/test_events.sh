@@ -214,11 +214,11 @@ ack_overflow_run() {
 	in_ns nft add table inet "ev$$"
 	in_ns nft add chain inet "ev$$" in '{ type filter hook input priority 0; }'
 	in_ns nft add rule inet "ev$$" in tcp dport "$port" 'tcp flags & (syn|ack|fin|rst) == ack' drop
-	bg ip netns exec "$NS" "$TB/ev_client" -H 3 127.0.0.1 "$port" 2 >/dev/null
+	bg ip netns exec "$NS" "$TB/ev_client" -H 5 127.0.0.1 "$port" 2 >/dev/null
 	local ca=$BG_PID
 	wait_for 5 bash -c "[ \$(ip netns exec $NS ss -Htn state syn-recv | wc -l) -ge 2 ]"
 	in_ns nft delete table inet "ev$$"
-	in_ns "$TB/ev_client" -H 3 127.0.0.1 "$port" 3 >/dev/null
+	in_ns "$TB/ev_client" -H 4 127.0.0.1 "$port" 3 >/dev/null
 	wait "$ca"
 	kill "$srv"
 	wait "$srv" 2>/dev/null
