@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1082,6 +1083,12 @@ struct trace_writer {
 	uint32_t chunk_records;
 	uint64_t chunk_start_ns;
 	uint64_t last_sync_ns;
+	/* fdatasync() runs on its own thread: under someone else's heavy I/O
+	 * it can take seconds, and the recording must not stop for it. */
+	pthread_t sync_thread;
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_cond;
+	int sync_started, sync_pending, sync_stop;
 	uint64_t good_bytes;	/* file length up to the last complete chunk */
 	uint64_t events, snapshots, records;
 	int failed;		/* -errno once a write failed */
@@ -1192,16 +1199,64 @@ static int put_chunk_header(uint8_t *h, int kind, uint32_t comp_len, uint32_t ra
 	return 0;
 }
 
+static void *writer_sync_main(void *arg)
+{
+	struct trace_writer *w = arg;
+
+	pthread_mutex_lock(&w->sync_lock);
+	for (;;) {
+		while (!w->sync_pending && !w->sync_stop)
+			pthread_cond_wait(&w->sync_cond, &w->sync_lock);
+		if (w->sync_stop)
+			break;
+		w->sync_pending = 0;
+		pthread_mutex_unlock(&w->sync_lock);
+		/* An error here shows again in the final fdatasync() at close. */
+		fdatasync(w->fd);
+		pthread_mutex_lock(&w->sync_lock);
+	}
+	pthread_mutex_unlock(&w->sync_lock);
+	return NULL;
+}
+
+static void writer_sync_start(struct trace_writer *w)
+{
+	pthread_mutex_init(&w->sync_lock, NULL);
+	pthread_cond_init(&w->sync_cond, NULL);
+	w->sync_started = !pthread_create(&w->sync_thread, NULL, writer_sync_main, w);
+}
+
+static void writer_sync_stop(struct trace_writer *w)
+{
+	if (!w->sync_started)
+		return;
+	pthread_mutex_lock(&w->sync_lock);
+	w->sync_stop = 1;
+	pthread_cond_signal(&w->sync_cond);
+	pthread_mutex_unlock(&w->sync_lock);
+	pthread_join(w->sync_thread, NULL);
+	pthread_cond_destroy(&w->sync_cond);
+	pthread_mutex_destroy(&w->sync_lock);
+	w->sync_started = 0;
+}
+
 static void writer_maybe_sync(struct trace_writer *w)
 {
 	uint64_t now = st_now_ns();
 
-	/* Durable at most a second after the chunk: fdatasync() once a second,
-	 * not per chunk, so a fast recording is not held up by the disk. */
-	if (now - w->last_sync_ns >= CHUNK_AGE_NS) {
+	/* Durable about a second after the chunk: fdatasync() once a second,
+	 * not per chunk, and never on the recording's own thread. */
+	if (now - w->last_sync_ns < CHUNK_AGE_NS)
+		return;
+	w->last_sync_ns = now;
+	if (!w->sync_started) {
 		fdatasync(w->fd);
-		w->last_sync_ns = now;
+		return;
 	}
+	pthread_mutex_lock(&w->sync_lock);
+	w->sync_pending = 1;
+	pthread_cond_signal(&w->sync_cond);
+	pthread_mutex_unlock(&w->sync_lock);
 }
 
 static int writer_end_chunk(struct trace_writer *w)
@@ -1311,6 +1366,7 @@ int trace_writer__open(struct trace_writer **out, const char *path, int force,
 	}
 	w->good_bytes = head.len;
 	w->last_sync_ns = st_now_ns();
+	writer_sync_start(w);
 	free(head.p);
 	*out = w;
 	return 0;
@@ -1468,6 +1524,7 @@ int trace_writer__close(struct trace_writer *w)
 		else
 			w->good_bytes += sizeof(hdr);
 	}
+	writer_sync_stop(w);
 	if (!err && fdatasync(w->fd) && errno != EINVAL) {
 		err = -errno;
 		st_err("failed to write trace '%s': %s", w->path, strerror(-err));
