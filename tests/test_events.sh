@@ -244,7 +244,7 @@ else
 	EP_SRV=$SRV_PID
 	start_tracer "$EP_SRV" ep
 	# pauses so each connection's data and FIN arrive while registered
-	in_ns "$TB/ev_client" -w 30 -s hello 127.0.0.1 8085 5 >"$TMP/ep_cli.out" 2>&1
+	in_ns "$TB/ev_client" -w 200 -s hello 127.0.0.1 8085 5 >"$TMP/ep_cli.out" 2>&1
 	check_eq "epoll client exit status" "$?" 0
 	wait_for 5 bash -c "[ \$(grep -c '^CLOSE' '$TMP/ep.out') -ge 5 ]"
 	sleep 0.2

@@ -153,6 +153,7 @@ struct event_source {
 	struct st_hook_status hooks[ST_HOOK_COUNT];
 	uint64_t delivered;
 	uint64_t lost;
+	uint32_t type_mask;
 	int ncpus;
 	uint64_t *lost_percpu;
 	/* valid during one poll */
@@ -490,6 +491,7 @@ static int open_skel(struct event_source *s)
 	if (!skel)
 		return -errno;
 	skel->rodata->target_tgid = s->pid;
+	skel->data->type_mask = s->type_mask;
 	for (h = 0; h < ST_HOOK_COUNT; h++)
 		skel->rodata->hook_tier[h] = s->hooks[h].tier;
 	skel->rodata->ack_overflow_by_skb = ack_overflow_by_skb(s);
@@ -653,6 +655,12 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 
 int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode)
 {
+	return event_source__open_filtered(out, pid, mode, ~0u);
+}
+
+int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st_mode mode,
+				uint32_t type_mask)
+{
 	struct event_source *s;
 	int err, attempt;
 
@@ -660,6 +668,7 @@ int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mod
 	if (!s)
 		return -ENOMEM;
 	s->pid = pid;
+	s->type_mask = type_mask;
 	err = choose_tiers(s->hooks, mode, 1);
 	if (err)
 		goto fail;

@@ -35,6 +35,10 @@ typedef void (*st_event_fn)(const struct st_event *e, void *ctx);
 /* Loads and attaches the hook programs for process pid with the given mode.
  * Prints one clear line and returns -errno on failure. */
 int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode);
+/* event_source__open() that produces only the types in type_mask (see
+ * event_source__set_filter()) from the first event on. */
+int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st_mode mode,
+				uint32_t type_mask);
 /* Only event types whose bit (1u << enum st_event_type) is set are produced
  * (in BPF, so filtered events cost no ring space); default: all. ST_EV_LOST
  * is always reported. Returns 0 or -errno. */

@@ -113,10 +113,9 @@ int events_cmd(const struct st_env *env)
 		return ST_EXIT_USAGE;
 	if (st_check_bpf_env())
 		return ST_EXIT_FAIL;
-	err = event_source__open(&src, env->pid, env->mode);
+	err = event_source__open_filtered(&src, env->pid, env->mode, mask);
 	if (err)
 		return ST_EXIT_FAIL;
-	event_source__set_filter(src, mask);
 	/* one write per ~256 KiB at high event rates; flushed every poll */
 	setvbuf(stdout, NULL, _IOFBF, 256 << 10);
 	fprintf(stderr, "socktrace: tracing pid %u: ", env->pid);
