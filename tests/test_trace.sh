@@ -87,6 +87,15 @@ check_eq "-w symlink refused even with --force" "$rc:$(test -e "$TMP/victim" && 
 "$SOCKTRACE" -p "$SERVER" --no-tui -w "$TMP/exists.st" --force --duration 0.5 2>"$TMP/err"; rc=$?
 check_eq "-w --force overwrites" "$rc:$(stat -c %a "$TMP/exists.st")" 0:600
 
+# Progress on stderr only when it is a terminal.
+if command -v script >/dev/null; then
+	out=$(script -qec "'$SOCKTRACE' -p $SERVER --no-tui -w '$TMP/tty.st' --duration 1.2" /dev/null 2>&1)
+	check_match "progress on a terminal: events, bytes, lost, elapsed" \
+		'recording: [0-9]+ events, [0-9.]+ KiB, [0-9]+ lost, [0-9.]+ s' "$out"
+	"$SOCKTRACE" -p "$SERVER" --no-tui -w "$TMP/notty.st" --duration 0.5 2>"$TMP/err"
+	check "no progress line when stderr is a file" bash -c "! grep -q 'recording:' '$TMP/err'"
+fi
+
 # Round trip: record with --events --json, drive 30 connections, take a
 # --once --json snapshot when quiet, stop with SIGINT.
 bg "$SOCKTRACE" -p "$SERVER" --events --json -w "$TMP/rt.st" >"$TMP/live.jsonl" 2>"$TMP/rec.err"
