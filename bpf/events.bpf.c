@@ -115,7 +115,8 @@ struct listener_state {
 	__s32 fd;
 	__u32 last_synq;  /* SYN queue length at the last SYN */
 	__u16 port;
-	__u16 pad[3];
+	__u16 family;
+	__u16 pad[2];
 };
 
 /* Listening sockets of the target, by struct sock address. */
@@ -346,40 +347,54 @@ static __always_inline int is_tcp_btf(struct sock *sk)
 
 /* ---- ownership ---- */
 
+/* listen_ports key: a v4 and a v6 listener may share a port */
+static __always_inline __u32 port_key(__u16 port, __u16 family)
+{
+	return port | (__u32)family << 16;
+}
+
 static __always_inline void listener_add(struct sock *sk, __s32 fd)
 {
 	struct listener_state ls = {};
 	__u64 key = (__u64)sk;
-	__u32 port;
+	__u32 pkey;
 
 	ls.net = sock_net_id(sk);
 	ls.fd = fd;
 	ls.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ls.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	ls.last_drops = sk_drops_read(sk);
-	port = ls.port;
+	pkey = port_key(ls.port, ls.family);
 	if (!bpf_map_update_elem(&listeners, &key, &ls, BPF_NOEXIST))
 		__sync_fetch_and_add(&listener_count, 1);
-	bpf_map_update_elem(&listen_ports, &port, &key, BPF_ANY);
+	bpf_map_update_elem(&listen_ports, &pkey, &key, BPF_ANY);
 }
 
 static __always_inline void listener_del(struct sock *sk, struct listener_state *ls)
 {
 	__u64 key = (__u64)sk, *owner;
-	__u32 port = ls->port;
+	__u32 pkey = port_key(ls->port, ls->family);
 
-	owner = bpf_map_lookup_elem(&listen_ports, &port);
+	owner = bpf_map_lookup_elem(&listen_ports, &pkey);
 	if (owner && *owner == key)
-		bpf_map_delete_elem(&listen_ports, &port);
+		bpf_map_delete_elem(&listen_ports, &pkey);
 	if (!bpf_map_delete_elem(&listeners, &key))
 		__sync_fetch_and_add(&listener_count, -1);
 }
 
-/* Our listener for local port `port` in sk's network namespace, or 0. */
-static __always_inline __u64 listener_by_port(__u32 port, __u64 net)
+/* Our listener for local port `port` in network namespace `net` (0: any),
+ * for a connection or packet of `family`; IPv4 falls back to a dual-stack
+ * IPv6 listener, as the kernel's lookup does. 0 when none. */
+static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 net)
 {
-	__u64 *l = bpf_map_lookup_elem(&listen_ports, &port);
+	__u32 pkey = port_key(port, family);
+	__u64 *l = bpf_map_lookup_elem(&listen_ports, &pkey);
 	struct listener_state *ls;
 
+	if (!l && family == AF_INET) {
+		pkey = port_key(port, AF_INET6);
+		l = bpf_map_lookup_elem(&listen_ports, &pkey);
+	}
 	if (!l)
 		return 0;
 	ls = bpf_map_lookup_elem(&listeners, l);
@@ -829,6 +844,7 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 			/* a child cloned from a listener, in softirq: ours
 			 * when the listener on its local port is */
 			__u64 l = listener_by_port(BPF_CORE_READ(sk, __sk_common.skc_num),
+						   BPF_CORE_READ(sk, __sk_common.skc_family),
 						   sock_net_id(sk));
 
 			if (!l)
@@ -898,7 +914,7 @@ static __always_inline void listener_skb(struct sk_buff *skb)
 	dev = BPF_CORE_READ(skb, dev);
 	if (dev)
 		net = (__u64)BPF_CORE_READ(dev, nd_net.net);
-	l = listener_by_port(t.dport, net);
+	l = listener_by_port(t.dport, t.family, net);
 	if (!l)
 		return;
 	ls = bpf_map_lookup_elem(&listeners, &l);

@@ -127,7 +127,8 @@ struct listener_state {
 	int32_t fd;
 	uint32_t last_synq;
 	uint16_t port;
-	uint16_t pad[3];
+	uint16_t family;
+	uint16_t pad[2];
 };
 
 #define SS_ACCEPTED 0x4
@@ -608,11 +609,13 @@ static int seed_ownership(struct event_source *s)
 	for (i = 0; i < snap.n_listeners; i++) {
 		const struct st_listener *l = &snap.listeners[i];
 		struct listener_state ls = {};
-		uint32_t port = l->local.port;
+		/* as port_key() in bpf/events.bpf.c */
+		uint32_t port = l->local.port | (uint32_t)l->family << 16;
 
 		/* net unknown from here: 0 skips the namespace check */
 		ls.fd = l->fd;
 		ls.port = l->local.port;
+		ls.family = l->family;
 		ls.last_drops = l->drops;
 		if (!bpf_map_update_elem(listeners_fd, &l->sk_id, &ls, BPF_NOEXIST))
 			added++;
