@@ -18,6 +18,11 @@ check_eq "good trace: no message" "$(cat "$TMP/err")" ""
 check_match "good trace: header line first" '^\{"trace":\{"version":1,' "$(head -1 <<<"$out")"
 n_good=$(($(wc -l <<<"$out") - 1))
 
+out=$("$SOCKTRACE" -r "$TMP/good.st" </dev/null 2>"$TMP/err"); rc=$?
+check_eq "replay without a terminal: exit status" "$rc" 0
+check_match "replay without a terminal: says it prints text" "replay UI needs a terminal; printing the trace as text" "$(cat "$TMP/err")"
+check_match "replay without a terminal: text" "^trace .*good.st: process 4242" "$out"
+
 head -c $((len * 2 / 3)) "$TMP/good.st" >"$TMP/cut.st"
 out=$("$SOCKTRACE" -r "$TMP/cut.st" --json 2>"$TMP/err"); rc=$?
 check_eq "truncated trace: exit status 0 (a cut-short recording is expected)" "$rc" 0
