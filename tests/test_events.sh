@@ -205,7 +205,7 @@ overflow_run 1 8091
 # The final-ACK path: hold two handshakes in the SYN queue (the client's
 # ACKs dropped), fill the accept queue, then let the ACKs through.
 ack_overflow_run() {
-	local abort=$1 port=$2 n0 n1
+	local abort=$1 port=$2 n0 n1 held
 	set_abort "$abort"
 	start_server "ack$abort" -p "$port" -b 2 -t 60 noaccept
 	local srv=$SRV_PID
@@ -214,18 +214,24 @@ ack_overflow_run() {
 	in_ns nft add table inet "ev$$"
 	in_ns nft add chain inet "ev$$" in '{ type filter hook input priority 0; }'
 	in_ns nft add rule inet "ev$$" in tcp dport "$port" 'tcp flags & (syn|ack|fin|rst) == ack' drop
-	bg ip netns exec "$NS" "$TB/ev_client" -H 5 127.0.0.1 "$port" 2 >/dev/null
+	# held past the SYN-ACK retransmits at 1, 3 and 7 s
+	bg ip netns exec "$NS" "$TB/ev_client" -H 8 127.0.0.1 "$port" 2 >/dev/null
 	local ca=$BG_PID
-	wait_for 5 bash -c "[ \$(ip netns exec $NS ss -Htn state syn-recv | wc -l) -ge 2 ]"
+	held=0
+	wait_for 10 bash -c "[ \$(ip netns exec $NS ss -Htn state syn-recv | wc -l) -ge 2 ]" && held=1
 	in_ns nft delete table inet "ev$$"
-	in_ns "$TB/ev_client" -H 4 127.0.0.1 "$port" 3 >/dev/null
+	in_ns "$TB/ev_client" -H 7 127.0.0.1 "$port" 3 >/dev/null
 	wait "$ca"
 	kill "$srv"
 	wait "$srv" 2>/dev/null
 	n1=$(nstat_get "$NS" TcpExtListenOverflows)
 	wait "$ST_PID" 2>/dev/null
+	# Under emulation the setup can outlast the retransmits: then no final
+	# ACK was dropped at all, which the count check below still covers.
 	if [ "$(evq "ack$abort" 'select(.type == "accept_overflow" and .dropped == "ack") | 1' | wc -l)" -gt 0 ]; then
 		pass "abort_on_overflow=$abort: final-ACK overflows seen"
+	elif [ "$held" != 1 ]; then
+		skip "abort_on_overflow=$abort: final-ACK overflows seen" "the SYN queue never held the 2 handshakes (slow machine?)"
 	else
 		fail "abort_on_overflow=$abort: final-ACK overflows seen" "$(evq "ack$abort" '.type' | sort | uniq -c | tr '\n' ' ')"
 	fi
