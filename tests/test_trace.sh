@@ -156,7 +156,7 @@ check_eq "perfetto: every slice ends" "$n_e" "$n_b"
 # file reads back without error, losing at most about the last second.
 bg ip netns exec "$NS" "$TB/tr_churn" churn $PORT 600 1 >/dev/null
 CHURN=$BG_PID
-bad=0 lossy=0 details=""
+bad=0 lossy=0 details="" maxgap=0
 for i in $(seq 1 "$KILLS"); do
 	f=$TMP/kill$i.st
 	bg "$SOCKTRACE" -p "$SERVER" --no-tui -w "$f" 2>"$TMP/k.rec.err"
@@ -180,14 +180,15 @@ for i in $(seq 1 "$KILLS"); do
 		if length == 0 then 0 else ($h.start_realtime_ns + (max - $h.start_mono_ns)) end')
 	if [ $((killed - created)) -gt 1500000000 ]; then
 		gap=$(( (killed - ${last%.*}) / 1000000 ))
-		if [ "$last" == 0 ] || [ "$gap" -gt 1500 ]; then
+		[ "$gap" -gt "$maxgap" ] && maxgap=$gap
+		if [ "$last" == 0 ] || [ "$gap" -gt 1200 ]; then
 			lossy=$((lossy + 1)); details+=" $i:lost-${gap}ms"
 		fi
 	fi
 	rm -f "$f"
 done
 check_eq "crash safety: $KILLS SIGKILLed recordings read back without error" "$bad" 0
-check_eq "crash safety: at most ~1 s lost (1.5 s allowed)" "$lossy${details:+ ($details)}" 0
+check_eq "crash safety: at most ~1 s lost (1.2 s allowed; worst here ${maxgap} ms)" "$lossy${details:+ ($details)}" 0
 
 # A full disk: a 2 MiB tmpfs (a few one-second chunks of churn) in a private mount namespace.
 mkdir -p "$TMP/full"

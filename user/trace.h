@@ -49,7 +49,8 @@ int trace_writer__open(struct trace_writer **out, const char *path, int force,
  * stays readable. */
 int trace_writer__event(struct trace_writer *w, const struct st_event *e);
 int trace_writer__snapshot(struct trace_writer *w, const struct st_snapshot *s);
-/* Ends the current chunk if it is older than 1 s (call on every idle tick). */
+/* Ends the current chunk if it is older than 0.5 s (call on every idle tick,
+ * at least every 100 ms, so a chunk never waits much longer). */
 int trace_writer__tick(struct trace_writer *w);
 /* Ends the current chunk now: what was appended so far is on disk and reads
  * back even if the process dies next. */
