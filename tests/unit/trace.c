@@ -406,6 +406,8 @@ static void test_truncation(void)
 	buf = slurp(path, &len);
 	if (!ASSERT_TRUE(buf, "read small recording"))
 		return;
+	printf("info: every prefix and 3 flips at every byte of a %zu-byte, %zu-chunk, "
+	       "%zu-record recording\n", len, n_chunks, n_exp);
 	/* Every prefix of the file: an error at open, or every record of each
 	 * complete chunk and then "truncated" at the cut chunk. */
 	for (size_t cut = 0; cut < len; cut++) {
