@@ -81,6 +81,7 @@ vmlinux:
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
 
 -include tests/tests.mk
+-include tests/fuzz/fuzz.mk
 -include tests/vmtest/vmtest.mk
 
 install: $(APP)
