@@ -885,6 +885,21 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	return 0;
 }
 
+/* Cheap first test for every freed skb (tp_btf: direct loads): is its
+ * destination port one of our listeners'? Most skbs stop here. */
+static __always_inline int skb_maybe_ours(struct sk_buff *skb)
+{
+	__u16 th = skb->transport_header;
+	__u16 proto = bpf_ntohs(skb->protocol);
+	__u16 family = proto == ETH_P_IP ? AF_INET : proto == ETH_P_IPV6 ? AF_INET6 : 0;
+	__u16 ports[2];
+
+	if (!family || th == (__u16)~0u ||
+	    bpf_probe_read_kernel(ports, sizeof(ports), skb->head + th))
+		return 0;
+	return listener_by_port(bpf_ntohs(ports[1]), family, 0) != 0;
+}
+
 /*
  * A packet for one of our listeners, freed after the listener handled it.
  * A SYN dropped for a full accept queue is consumed (consume_skb, no drop
@@ -908,7 +923,9 @@ static __always_inline void listener_skb(struct sk_buff *skb)
 	int syn, dropped = 0;
 	__u16 type = 0;
 
-	if (listener_count <= 0 || skb_parse_tcp(skb, &t))
+	if (listener_count <= 0 || !skb_maybe_ours(skb))
+		return;
+	if (skb_parse_tcp(skb, &t))
 		return;
 	syn = (t.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
 	dev = BPF_CORE_READ(skb, dev);
