@@ -215,14 +215,25 @@ ack_overflow_run() {
 	in_ns nft add table inet "ev$$"
 	in_ns nft add chain inet "ev$$" in '{ type filter hook input priority 0; }'
 	in_ns nft add rule inet "ev$$" in tcp dport "$port" 'tcp flags & (syn|ack|fin|rst) == ack' drop
-	# held past the SYN-ACK retransmits at 1, 3 and 7 s
-	bg ip netns exec "$NS" "$TB/ev_client" -H 8 127.0.0.1 "$port" 2 >/dev/null
+	# A: two handshakes held in the SYN queue (their final ACKs dropped),
+	# past the SYN-ACK retransmits at 1, 3 and 7 s
+	bg ip netns exec "$NS" "$TB/ev_client" -H 8 127.0.0.1 "$port" 2 >"$TMP/$name.a"
 	local ca=$BG_PID
 	held=0
 	wait_for 10 bash -c "[ \$(ip netns exec $NS ss -Htn state syn-recv | wc -l) -ge 2 ]" && held=1
+	# B: three connections fill the accept queue (SYN cookies: the SYN
+	# queue is full) while A's ACKs stay dropped, whatever the timing
+	local aports
+	aports=$(awk '/^CONN/ { printf "%s%s", n++ ? "," : "", $2 }' "$TMP/$name.a")
+	in_ns nft flush chain inet "ev$$" in
+	in_ns nft add rule inet "ev$$" in tcp dport "$port" tcp sport "{ $aports }" \
+		'tcp flags & (syn|ack|fin|rst) == ack' drop
+	bg ip netns exec "$NS" "$TB/ev_client" -H 7 127.0.0.1 "$port" 3 >"$TMP/$name.b"
+	local cb=$BG_PID
+	wait_for 10 bash -c "[ \$(ip netns exec $NS ss -Htln sport = :$port | awk '{ print \$2 }') -ge 3 ]"
+	# then A's next retransmitted SYN-ACK gets an ACK through: dropped
 	in_ns nft delete table inet "ev$$"
-	in_ns "$TB/ev_client" -H 7 127.0.0.1 "$port" 3 >/dev/null
-	wait "$ca"
+	wait "$ca" "$cb"
 	kill "$srv"
 	wait "$srv" 2>/dev/null
 	n1=$(nstat_get "$NS" TcpExtListenOverflows)
