@@ -185,9 +185,9 @@ int probe_cmd(const struct st_env *env)
 		}
 		printf("]}\n");
 	} else {
-		printf("%-36s %-10s %s\n", "HOOK", "TIER", "WHY NOT A BETTER TIER");
+		printf("%-44s %-10s %s\n", "HOOK", "TIER", "WHY NOT A BETTER TIER");
 		for (int h = 0; h < ST_HOOK_COUNT; h++)
-			printf("%-36s %-10s %s\n", hooks[h].hook, st_tier_name(hooks[h].tier),
+			printf("%-44s %-10s %s\n", hooks[h].hook, st_tier_name(hooks[h].tier),
 			       hooks[h].why[0] ? hooks[h].why : "-");
 	}
 	if (fflush(stdout) || ferror(stdout))
