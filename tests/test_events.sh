@@ -225,14 +225,17 @@ ack_overflow_run() {
 	# queue is full) while A's ACKs stay dropped, whatever the timing
 	local aports
 	aports=$(awk '/^CONN/ { printf "%s%s", n++ ? "," : "", $2 }' "$TMP/$name.a")
-	in_ns nft flush chain inet "ev$$" in
-	in_ns nft add rule inet "ev$$" in tcp dport "$port" tcp sport "{ $aports }" \
+	# (the new table first, then the old one away: no window for A's ACKs)
+	in_ns nft add table inet "ev$$"b
+	in_ns nft add chain inet "ev$$"b in '{ type filter hook input priority 0; }'
+	in_ns nft add rule inet "ev$$"b in tcp dport "$port" tcp sport "{ $aports }" \
 		'tcp flags & (syn|ack|fin|rst) == ack' drop
+	in_ns nft delete table inet "ev$$"
 	bg ip netns exec "$NS" "$TB/ev_client" -H 7 127.0.0.1 "$port" 3 >"$TMP/$name.b"
 	local cb=$BG_PID
 	wait_for 10 bash -c "[ \$(ip netns exec $NS ss -Htln sport = :$port | awk '{ print \$2 }') -ge 3 ]"
 	# then A's next retransmitted SYN-ACK gets an ACK through: dropped
-	in_ns nft delete table inet "ev$$"
+	in_ns nft delete table inet "ev$$"b
 	wait "$ca" "$cb"
 	kill "$srv"
 	wait "$srv" 2>/dev/null
