@@ -161,7 +161,8 @@ for i in $(seq 1 "$KILLS"); do
 	f=$TMP/kill$i.st
 	bg "$SOCKTRACE" -p "$SERVER" --no-tui -w "$f" 2>"$TMP/k.rec.err"
 	rec=$BG_PID
-	if ! wait_for 15 test -s "$f"; then
+	# Loading the programs can take many seconds on a loaded machine.
+	if ! wait_for 60 test -s "$f"; then
 		bad=$((bad + 1)); details+=" $i:no-file:$(head -c 300 "$TMP/k.rec.err")"
 		kill -9 "$rec" 2>/dev/null; wait "$rec" 2>/dev/null; continue
 	fi
