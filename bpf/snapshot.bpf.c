@@ -306,6 +306,10 @@ int dump_task_file(struct bpf_iter__task_file *ctx)
 
 	if (!task || !file || task->tgid != target_tgid)
 		return 0;
+	/* The pid-filtered task iterator of 6.1 visits every thread, each with
+	 * the same fd table; later kernels skip threads sharing the leader's. */
+	if (task->pid != task->tgid && task->files == task->group_leader->files)
+		return 0;
 	if (!task_seen) {
 		task_seen = 1;
 		bpf_probe_read_kernel_str(task_comm, sizeof(task_comm),

@@ -293,8 +293,18 @@ else
 	check_eq "epoll_wait_done counts sum to the ready fds the server got" \
 		"$(evq ep "select(.type == \"epoll_wait_done\" and .epfd == $epfd) | .count" | awk '{ s += $1 } END { print s + 0 }')" \
 		"$(grep -c '^READY' "$TMP/ep.out")"
-	check_eq "epoll_wait_done after a wake-up carries the delay" \
-		"$(evq ep 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns == 0) | 1' | wc -l)" 0
+	# fentry/kprobe hook ep_poll_callback itself, so every return that
+	# follows a wake-up carries its delay. The tracepoint tier sees wake-ups
+	# through sock:sk_data_ready only: a FIN arriving on its own wakes epoll
+	# through sk_state_change, unseen, so up to one return per connection may
+	# lack the delay there (a documented limit).
+	untimed_hooked=$(evq ep 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns == 0 and .tier != "tracepoint") | 1' | wc -l)
+	untimed_tp=$(evq ep 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns == 0 and .tier == "tracepoint") | 1' | wc -l)
+	timed=$(evq ep 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns > 0) | 1' | wc -l)
+	check_eq "epoll_wait_done after a hooked wake-up carries the delay" "$untimed_hooked" 0
+	check "epoll_wait_done: tracepoint-tier returns without a delay ($untimed_tp) at most one per connection" \
+		test "$untimed_tp" -le "$(wc -w <<<"$ports")"
+	check "epoll_wait_done: returns with a delay ($timed)" test "$timed" -gt 0
 fi
 
 # ---- nothing of ours stays attached ----

@@ -337,6 +337,13 @@ int st_snapshot__parse(struct st_snapshot *snap, const void *file_recs,
 			if (hdr.len != sizeof(r))
 				goto out;
 			memcpy(&r, p, sizeof(r));
+			/* One task's fds come in ascending order: a smaller or
+			 * equal fd is another thread sharing the table (when
+			 * the BPF side could not tell, e.g. a zombie leader). */
+			if (snap->n_fds && (int32_t)r.fd <= snap->fds[snap->n_fds - 1].fd) {
+				p = end;
+				continue;
+			}
 			if (!GROW(snap->fds, snap->n_fds, fd_cap)) {
 				err = -ENOMEM;
 				goto out;

@@ -94,11 +94,15 @@ static void test_names(void)
 /* Records as the iterator writes them, then damaged ones. */
 static void test_parse(void)
 {
+	/* In the kernel's order: one task's fds ascending. */
 	struct {
 		struct st_epitem_rec item;
-		struct st_fd_rec ep;
 		struct st_fd_rec listener;
+		struct st_fd_rec ep;
 	} recs = {};
+	struct {
+		struct st_fd_rec listener, ep, again_listener, again_ep;
+	} threads;
 	struct st_snapshot snap;
 	char bad[sizeof(recs)];
 
@@ -136,6 +140,15 @@ static void test_parse(void)
 		free(p);
 		if (cut % sizeof(recs.ep) && !ASSERT_TRUE(err == -EINVAL || !err, "truncation"))
 			break;
+	}
+	/* A second thread sharing the fd table repeats it: counted once. */
+	threads.listener = threads.again_listener = recs.listener;
+	threads.ep = threads.again_ep = recs.ep;
+	if (ASSERT_EQ(st_snapshot__parse(&snap, &threads, sizeof(threads), NULL, 0), 0,
+		      "parse thread repeat")) {
+		ASSERT_EQ(snap.n_fds, 2, "repeated fds counted once");
+		ASSERT_EQ(snap.n_listeners, 1, "repeated listener counted once");
+		st_snapshot__free(&snap);
 	}
 	memcpy(bad, &recs, sizeof(bad));
 	((struct st_rec_hdr *)bad)->len = 0;
