@@ -35,39 +35,6 @@ static void on_event(const struct st_event *e, void *ctx)
 		st_print_event_text(o->f, e);
 }
 
-/* "accept,accept_overflow" -> bit mask; 0 and a message on a bad name. */
-static int parse_filter(const char *spec, uint32_t *mask)
-{
-	char *copy = strdup(spec), *tok, *save = NULL;
-	int err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	*mask = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned int t = st_event_type_parse(tok);
-
-		if (!t) {
-			char names[512] = "";
-
-			for (t = 1; t < ST_EV_TYPE_COUNT; t++) {
-				strncat(names, st_event_type_name(t), sizeof(names) - strlen(names) - 3);
-				if (t + 1 < ST_EV_TYPE_COUNT)
-					strcat(names, ", ");
-			}
-			st_err("unknown event type '%s' in --filter (types: %s)", tok, names);
-			err = -EINVAL;
-			break;
-		}
-		*mask |= 1u << t;
-	}
-	free(copy);
-	if (!err && !*mask) {
-		st_err("--filter needs at least one event type");
-		err = -EINVAL;
-	}
-	return err;
-}
 
 static void print_tiers(FILE *f, const struct st_hook_status *hooks)
 {
@@ -105,15 +72,15 @@ int events_cmd(const struct st_env *env)
 	struct events_out out = { .f = stdout, .json = env->json };
 	struct event_source *src = NULL;
 	uint64_t start, deadline = 0, next_alive;
-	uint32_t mask = ~0u;
+	uint64_t mask;
 	const char *why = "stopped";
 	int err, ret = ST_EXIT_OK;
 
-	if (env->filter && parse_filter(env->filter, &mask))
+	if (st_event_filter_parse(env->filter, &mask))
 		return ST_EXIT_USAGE;
 	if (st_check_bpf_env())
 		return ST_EXIT_FAIL;
-	err = event_source__open_filtered(&src, env->pid, env->mode, mask);
+	err = event_source__open_filtered(&src, env->pid, env->mode, (uint32_t)mask);
 	if (err)
 		return ST_EXIT_FAIL;
 	/* one write per ~256 KiB at high event rates; flushed every poll */

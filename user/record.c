@@ -37,31 +37,6 @@ struct recorder {
 	int snap_failed;	/* warned once about a failing snapshot */
 };
 
-static int parse_filter(const char *filter, uint64_t *mask)
-{
-	char *copy, *tok, *save = NULL;
-	int err = 0;
-
-	*mask = ~0ull;
-	if (!filter)
-		return 0;
-	copy = strdup(filter);
-	if (!copy)
-		return -ENOMEM;
-	*mask = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned int t = st_event_type_parse(tok);
-
-		if (!t) {
-			st_err("unknown event type '%s' in --filter", tok);
-			err = -EINVAL;
-			break;
-		}
-		*mask |= 1ull << t;
-	}
-	free(copy);
-	return err;
-}
 
 /* Everything goes to the file; --filter only narrows what is printed. */
 static void on_event(const struct st_event *e, void *ctx)
@@ -151,7 +126,7 @@ int record_cmd(const struct st_env *env)
 	int status = ST_EXIT_FAIL, show_progress, target_gone = 0;
 	struct stat st;
 
-	if (parse_filter(env->filter, &rec.print_mask))
+	if (st_event_filter_parse(env->filter, &rec.print_mask))
 		return ST_EXIT_USAGE;
 	/* Fail before loading anything when the file is in the way; the
 	 * writer's O_EXCL open is what actually guards against races. */

@@ -21,32 +21,6 @@
 /* The TUI's replay (ui/tui.c); absent when the UI is not linked in. */
 extern int tui_replay(const struct st_env *env, struct trace_reader *r) __attribute__((weak));
 
-/* --filter TYPE[,TYPE]: a bit per event type; all bits when not given. */
-static int parse_filter(const char *filter, uint64_t *mask)
-{
-	char *copy, *tok, *save = NULL;
-	int err = 0;
-
-	*mask = ~0ull;
-	if (!filter)
-		return 0;
-	copy = strdup(filter);
-	if (!copy)
-		return -ENOMEM;
-	*mask = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned int t = st_event_type_parse(tok);
-
-		if (!t) {
-			st_err("unknown event type '%s' in --filter", tok);
-			err = -EINVAL;
-			break;
-		}
-		*mask |= 1ull << t;
-	}
-	free(copy);
-	return err;
-}
 
 static void format_realtime(char *buf, size_t len, uint64_t ns)
 {
@@ -112,7 +86,7 @@ static int print_records(const struct st_env *env, struct trace_reader *r)
 	uint64_t mask;
 	int ret;
 
-	if (parse_filter(env->filter, &mask))
+	if (st_event_filter_parse(env->filter, &mask))
 		return ST_EXIT_USAGE;
 	if (env->json)
 		print_header_json(stdout, h);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "format.h"
+#include "socktrace.h"
 #include "util.h"
 
 int st_verbose;
@@ -126,4 +128,41 @@ int st_pid_alive(uint32_t pid)
 	/* The state follows the last ')' (the name may contain parentheses). */
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+int st_event_filter_parse(const char *filter, uint64_t *mask)
+{
+	char *copy, *tok, *save = NULL;
+	int err = 0;
+
+	*mask = ~0ull;
+	if (!filter)
+		return 0;
+	copy = strdup(filter);
+	if (!copy)
+		return -ENOMEM;
+	*mask = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned int t = st_event_type_parse(tok);
+
+		if (!t) {
+			char names[512] = "";
+
+			for (t = 1; t < ST_EV_TYPE_COUNT; t++) {
+				strncat(names, st_event_type_name(t), sizeof(names) - strlen(names) - 3);
+				if (t + 1 < ST_EV_TYPE_COUNT)
+					strcat(names, ", ");
+			}
+			st_err("unknown event type '%s' in --filter (types: %s)", tok, names);
+			err = -EINVAL;
+			break;
+		}
+		*mask |= 1ull << t;
+	}
+	free(copy);
+	if (!err && !*mask) {
+		st_err("--filter needs at least one event type");
+		err = -EINVAL;
+	}
+	return err;
 }

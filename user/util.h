@@ -29,4 +29,9 @@ int st_resolve_pid(uint32_t id, uint32_t *tgid);
 /* 1 when the process still exists (and is not a zombie), 0 otherwise. */
 int st_pid_alive(uint32_t pid);
 
+/* --filter "accept,accept_overflow" -> a bit per event type (1 << type);
+ * all bits when filter is NULL. Prints one line and returns -EINVAL on an
+ * unknown or empty list. */
+int st_event_filter_parse(const char *filter, uint64_t *mask);
+
 #endif
