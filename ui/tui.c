@@ -196,6 +196,19 @@ static void draw_frame(struct tui *t)
 		t->frame_ns_max = dt;
 }
 
+/* Draws when asked to, or when the model changed and a frame is due: at
+ * most one frame per interval, however fast events arrive. */
+static void draw_if_due(struct tui *t, int flags, uint64_t now, uint64_t interval,
+			uint64_t *drawn_gen, uint64_t *last_draw)
+{
+	if ((flags & TUI_REDRAW) ||
+	    (t->model.generation != *drawn_gen && now - *last_draw >= interval)) {
+		draw_frame(t);
+		*drawn_gen = t->model.generation;
+		*last_draw = now;
+	}
+}
+
 /* ---- recording ------------------------------------------------------------------ */
 
 static void fill_trace_header(struct tui *t, struct trace_header *h)
@@ -595,12 +608,7 @@ static void tui_loop_live(struct tui *t)
 		if (t->writer)
 			trace_writer__tick(t->writer);
 		read_stderr_pipe(t);
-		if ((flags & TUI_REDRAW) ||
-		    (t->model.generation != drawn_gen && now - last_draw >= interval)) {
-			draw_frame(t);
-			drawn_gen = t->model.generation;
-			last_draw = now;
-		}
+		draw_if_due(t, flags, now, interval, &drawn_gen, &last_draw);
 		flags = 0;
 
 		pfd[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
@@ -842,12 +850,7 @@ int tui_replay(const struct st_env *env, struct trace_reader *r)
 		}
 		replay_until(t, &rp, vt);
 		read_stderr_pipe(t);
-		if ((flags & TUI_REDRAW) ||
-		    (t->model.generation != drawn_gen && now - last_draw >= interval)) {
-			draw_frame(t);
-			drawn_gen = t->model.generation;
-			last_draw = now;
-		}
+		draw_if_due(t, flags, now, interval, &drawn_gen, &last_draw);
 		flags = 0;
 		poll(&pfd, 1, (int)(interval / NS_PER_MS));
 		if (st_exiting)
