@@ -43,6 +43,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #if defined(__TARGET_ARCH_arm64)
 #define SYSCALL_NR(regs) ((regs)->syscallno)
+#define SYSCALL_NR_CORE(regs) BPF_CORE_READ(regs, syscallno)
 #define NR_close 57
 #define NR_connect 203
 #define NR_accept 202
@@ -53,8 +54,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_epoll_pwait2 441
 #define NR_epoll_create (-1)
 #define NR_epoll_create1 20
+#define NR_close_range 436
 #else
 #define SYSCALL_NR(regs) ((regs)->orig_ax) /* tp_btf: a direct load */
+#define SYSCALL_NR_CORE(regs) BPF_CORE_READ(regs, orig_ax)
 #define NR_close 3
 #define NR_connect 42
 #define NR_accept 43
@@ -65,6 +68,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_epoll_pwait2 441
 #define NR_epoll_create 213
 #define NR_epoll_create1 291
+#define NR_close_range 436
 #endif
 
 /* Hook indexes: keep in sync with enum st_hook in user/events.h. */
@@ -144,8 +148,11 @@ struct sock_state {
 	__u64 connect_ns; /* connect() started */
 	__u64 queued_ns;  /* child put on the accept queue */
 	__u64 listener;
+	__u64 clone_ns;   /* a child's first state event, not sent yet */
 	__s32 fd;
 	__u32 flags;
+	__u8 clone_old;   /* ... its old state (the listener's, LISTEN) */
+	__u8 pad[7];
 };
 
 /* Connections of the target (connected, accepted, or children of its
@@ -172,10 +179,12 @@ struct {
 	__type(value, struct epoll_state);
 } epolls SEC(".maps");
 
-/* A syscall of interest in progress, per thread. */
+/* What a hook inside a syscall found, for that syscall's exit, per thread:
+ * connect's socket (tracepoint tier), accept's child (fexit/kretprobe).
+ * There is no sys_enter program: raw_syscalls hooks put every syscall of
+ * every process on the slow path, so only the exit is hooked. */
 struct call_state {
-	__u64 start_ns;
-	__u64 sk; /* connect: the socket; accept: the child (fexit/kretprobe) */
+	__u64 sk;
 	__s32 nr;
 	__s32 fd;
 };
@@ -219,6 +228,61 @@ static __always_inline int is_target(void)
 static __always_inline int tier_is(int hook, int tier)
 {
 	return hook_tier[hook] == tier;
+}
+
+/*
+ * The syscall the current thread is in and its first two arguments, from
+ * the registers saved at syscall entry. They stay there until the return to
+ * user space, task work included: a socket's close() runs from task work
+ * after the syscall returned, still with close's registers.
+ */
+struct syscall_args {
+	long nr;
+	long arg1;
+	long arg2;
+};
+
+static __always_inline void current_syscall(struct syscall_args *a)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	a->nr = SYSCALL_NR_CORE(regs);
+	a->arg1 = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	a->arg2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+}
+
+/* The fd argument of syscall nr when the current thread is inside it, else
+ * -1. Only for hooks that run in the caller's process context. */
+static __always_inline __s32 syscall_fd(long nr)
+{
+	struct syscall_args a;
+
+	current_syscall(&a);
+	return a.nr == nr ? (__s32)a.arg1 : -1;
+}
+
+/* Is the current thread closing fd (close(), close_range())? For hooks in
+ * process context; the caller has checked is_target(). */
+static __always_inline int closing_fd(__s32 fd)
+{
+	struct syscall_args a;
+
+	if (fd < 0)
+		return 0;
+	current_syscall(&a);
+	if (a.nr == NR_close)
+		return (__s32)a.arg1 == fd;
+	return a.nr == NR_close_range && (__u32)fd >= (__u32)a.arg1 &&
+	       (__u32)fd <= (__u32)a.arg2;
+}
+
+/* Remember sk for the exit of syscall nr of the current thread. */
+static __always_inline void call_put(long nr, __s32 fd, __u64 sk)
+{
+	struct call_state c = { .sk = sk, .nr = nr, .fd = fd };
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
 }
 
 /* ---- ring buffer ---- */
@@ -276,6 +340,26 @@ static __always_inline void fill_sock(struct st_event *e, struct sock *sk)
 	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	read_addrs(e->saddr, e->daddr, e->family, &sk->__sk_common);
+}
+
+/* fill_sock() for a BTF-typed socket (a tp_btf or fentry argument): direct
+ * loads instead of a helper call per field, on the paths every connection
+ * takes. */
+static __always_inline void fill_sock_btf(struct st_event *e, struct sock *sk)
+{
+	struct sock_common *skc = &sk->__sk_common;
+
+	e->sk_id = (__u64)sk;
+	e->family = skc->skc_family;
+	e->sport = skc->skc_num;
+	e->dport = bpf_ntohs(skc->skc_dport);
+	if (e->family == AF_INET) {
+		*(__u32 *)e->saddr = skc->skc_rcv_saddr;
+		*(__u32 *)e->daddr = skc->skc_daddr;
+	} else {
+		__builtin_memcpy(e->saddr, &skc->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(e->daddr, &skc->skc_v6_daddr, 16);
+	}
 }
 
 static __always_inline void fill_listener_queue(struct st_event *e, struct sock *listener)
@@ -418,13 +502,17 @@ static __always_inline struct sock_state *sock_track(struct sock *sk, __s32 fd, 
 
 /* ---- event builders shared by the tiers ---- */
 
-static __always_inline void emit_state(struct sock *sk, __s32 fd, int old, int new)
+/* sk: BTF-typed (inet_sock_set_state's). time_ns: 0 for now. */
+static __always_inline void emit_state(struct sock *sk, __s32 fd, int old, int new,
+				       __u64 time_ns)
 {
 	struct st_event *e = ev_reserve(ST_EV_STATE, ST_TIER_TRACEPOINT);
 
 	if (!e)
 		return;
-	fill_sock(e, sk);
+	fill_sock_btf(e, sk);
+	if (time_ns)
+		e->time_ns = time_ns;
 	e->fd = fd;
 	e->old_state = old;
 	e->new_state = new;
@@ -613,54 +701,31 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 
 /* ---- tracepoint tier (and the plumbing every tier uses) ---- */
 
-static __always_inline void on_close(__s32 fd)
+/* The socket at fd is being closed by the target (close(), from the state
+ * change old -> new its release makes; a socket already in CLOSE makes
+ * none): the close and that state event, in one record. */
+static __always_inline void emit_close(struct sock *sk, __s32 fd, int old, int new,
+				       int listener)
 {
-	struct sock *sk = file_sock(fd_file(fd));
-	struct listener_state *ls;
-	struct sock_state *ss;
 	struct st_event *e;
-	__u64 key;
 
-	if (!sk)
+	if (!(type_mask & (1u << ST_EV_CLOSE))) {
+		emit_state(sk, fd, old, new, 0);
 		return;
-	key = (__u64)sk;
-	ls = bpf_map_lookup_elem(&listeners, &key);
-	ss = ls ? NULL : bpf_map_lookup_elem(&socks, &key);
-	if (!ls && !ss)
-		return;
+	}
 	e = ev_reserve(ST_EV_CLOSE, ST_TIER_TRACEPOINT);
 	if (!e)
 		return;
-	fill_sock(e, sk);
+	fill_sock_btf(e, sk);
 	e->fd = fd;
-	e->old_state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	if (ls)
-		fill_listener_queue(e, sk);
-	ev_submit(e);
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
-{
-	struct call_state c = {};
-	__u32 tid;
-
-	if (!is_target())
-		return 0;
-	if (id == NR_close) {
-		on_close((__s32)PT_REGS_PARM1_CORE(regs));
-		return 0;
+	e->old_state = old;
+	e->new_state = new;
+	e->xflags = ST_XF_CLOSE_STATE;
+	if (listener) {
+		e->queue_len = sk->sk_ack_backlog;
+		e->queue_max = sk->sk_max_ack_backlog;
 	}
-	if (id != NR_connect && id != NR_accept && id != NR_accept4 && id != NR_listen &&
-	    id != NR_epoll_wait && id != NR_epoll_pwait && id != NR_epoll_pwait2 &&
-	    id != NR_epoll_create && id != NR_epoll_create1)
-		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	c.start_ns = bpf_ktime_get_ns();
-	c.nr = id;
-	c.fd = (__s32)PT_REGS_PARM1_CORE(regs);
-	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
-	return 0;
+	ev_submit(e);
 }
 
 static __always_inline void on_accept_exit(struct call_state *c, long ret)
@@ -753,24 +818,21 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	nr = SYSCALL_NR(regs);
 	/* read/write/... of a busy server: out before any map lookup */
-	if (nr != NR_connect && nr != NR_accept && nr != NR_accept4 && nr != NR_listen &&
-	    nr != NR_epoll_wait && nr != NR_epoll_pwait && nr != NR_epoll_pwait2 &&
-	    nr != NR_epoll_create && nr != NR_epoll_create1)
+	if (nr != NR_connect && nr != NR_accept && nr != NR_accept4 && nr != NR_epoll_wait &&
+	    nr != NR_epoll_pwait && nr != NR_epoll_pwait2 && nr != NR_epoll_create &&
+	    nr != NR_epoll_create1)
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	c = bpf_map_lookup_elem(&calls, &tid);
+	if (c && c->nr != nr) {
+		bpf_map_delete_elem(&calls, &tid); /* left by a killed syscall */
+		c = NULL;
+	}
 	if (!c) {
-		/* entered before we attached (a server blocked in accept()
-		 * or epoll_wait()): the argument registers still hold it */
-		if (nr != NR_accept && nr != NR_accept4 && nr != NR_epoll_wait &&
-		    nr != NR_epoll_pwait && nr != NR_epoll_pwait2)
-			return 0;
+		/* the argument registers still hold the fd argument */
 		none.nr = nr;
 		none.fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
 		c = &none;
-	} else if (c->nr != nr) {
-		bpf_map_delete_elem(&calls, &tid);
-		return 0;
 	}
 	if (nr == NR_accept || nr == NR_accept4) {
 		on_accept_exit(c, ret);
@@ -782,7 +844,7 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 			emit_connect((struct sock *)key, ss, ret, hook_tier[HOOK_CONNECT]);
 	} else if (nr == NR_epoll_wait || nr == NR_epoll_pwait || nr == NR_epoll_pwait2) {
 		on_epoll_wait_exit(c, ret);
-	} else if (nr == NR_epoll_create || nr == NR_epoll_create1) {
+	} else {
 		on_epoll_create_exit(ret);
 	}
 	if (c != &none)
@@ -790,13 +852,23 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-/* The calls entry of the current thread when it is inside syscall nr. */
-static __always_inline struct call_state *current_call(int nr)
+/* A child's clone (LISTEN -> SYN_RECV), SYN_RECV -> ESTABLISHED and its
+ * queueing on the listener, one record (ST_XF_CHILD_STATES). */
+static __always_inline void child_queued_states(struct sock *sk, struct sock_state *ss)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct call_state *c = bpf_map_lookup_elem(&calls, &tid);
+	struct st_event *e = ev_reserve(ST_EV_CHILD_QUEUED, ST_TIER_TRACEPOINT);
+	__u64 clone_ns = ss->clone_ns;
 
-	return c && c->nr == nr ? c : NULL;
+	ss->clone_ns = 0;
+	if (!e)
+		return;
+	fill_sock_btf(e, sk);
+	fill_listener_queue(e, (struct sock *)ss->listener);
+	e->xflags = ST_XF_CHILD_STATES;
+	e->old_state = ss->clone_old;
+	e->new_state = TCP_SYN_RECV;
+	e->latency_ns = e->time_ns - clone_ns;
+	ev_submit(e);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -805,23 +877,28 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	struct listener_state *ls;
 	struct sock_state *ss;
 	__u64 key = (__u64)sk;
+	__s32 fd;
 
 	if (!is_tcp_btf(sk))
 		return 0;
 	if (newstate == TCP_LISTEN) {
-		struct call_state *c;
-
 		if (!is_target())
 			return 0;
-		c = current_call(NR_listen);
-		listener_add(sk, c ? c->fd : -1);
+		listener_add(sk, syscall_fd(NR_listen));
 		ls = bpf_map_lookup_elem(&listeners, &key);
-		emit_state(sk, ls ? ls->fd : -1, oldstate, newstate);
+		emit_state(sk, ls ? ls->fd : -1, oldstate, newstate, 0);
 		return 0;
 	}
-	ls = bpf_map_lookup_elem(&listeners, &key);
-	if (ls) {
-		emit_state(sk, ls->fd, oldstate, newstate);
+	/* only a listener leaves LISTEN, and a child cloned from one (its
+	 * first change, to SYN_RECV): one lookup for everything else */
+	if (oldstate == TCP_LISTEN && newstate != TCP_SYN_RECV) {
+		ls = bpf_map_lookup_elem(&listeners, &key);
+		if (!ls)
+			return 0;
+		if (is_target() && closing_fd(ls->fd))
+			emit_close(sk, ls->fd, oldstate, newstate, 1);
+		else
+			emit_state(sk, ls->fd, oldstate, newstate, 0);
 		if (newstate == TCP_CLOSE)
 			listener_del(sk, ls);
 		return 0;
@@ -832,20 +909,17 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && is_target()) {
 			/* connect(), in the caller's context: the tracepoint
 			 * tier's connect start (fentry/kprobe got here first) */
-			struct call_state *c = current_call(NR_connect);
-
-			ss = sock_track(sk, c ? c->fd : -1, 0);
+			ss = sock_track(sk, syscall_fd(NR_connect), 0);
 			if (!ss)
 				return 0;
-			ss->connect_ns = c ? c->start_ns : bpf_ktime_get_ns();
-			if (c)
-				c->sk = key;
+			ss->connect_ns = bpf_ktime_get_ns();
+			if (tier_is(HOOK_CONNECT, ST_TIER_TRACEPOINT))
+				call_put(NR_connect, ss->fd, key);
 		} else if (newstate == TCP_SYN_RECV) {
 			/* a child cloned from a listener, in softirq: ours
 			 * when the listener on its local port is */
-			__u64 l = listener_by_port(BPF_CORE_READ(sk, __sk_common.skc_num),
-						   BPF_CORE_READ(sk, __sk_common.skc_family),
-						   sock_net_id(sk));
+			__u64 l = listener_by_port(sk->__sk_common.skc_num,
+						   sk->__sk_common.skc_family, sock_net_id(sk));
 
 			if (!l)
 				return 0;
@@ -853,33 +927,53 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 			if (!ss)
 				return 0;
 			ss->listener = l;
+			/* sent with its next change, in one record when
+			 * that is to ESTABLISHED (microseconds later, in
+			 * the same packet's processing) */
+			ss->clone_ns = bpf_ktime_get_ns();
+			ss->clone_old = oldstate;
+			return 0;
 		} else {
 			return 0;
 		}
 	} else if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
-		struct call_state *c = is_target() ? current_call(NR_connect) : NULL;
-
-		if (c) {
-			c->sk = key;
-			if (ss->fd < 0)
-				ss->fd = c->fd;
-			if (!ss->connect_ns)
-				ss->connect_ns = c->start_ns;
-		}
+		/* connect() after fentry/kprobe saw it start */
+		if (is_target() && tier_is(HOOK_CONNECT, ST_TIER_TRACEPOINT))
+			call_put(NR_connect, ss->fd, key);
+	} else if (ss->fd >= 0 && is_target() && closing_fd(ss->fd)) {
+		/* the release of the socket's last file: a state change
+		 * (even FIN_WAIT2 to itself) unless it is CLOSE already. The
+		 * fd is gone: a later change must not match a reused number. */
+		fd = ss->fd;
+		ss->fd = -1;
+		emit_close(sk, fd, oldstate, newstate, 0);
+		goto out;
 	}
 
-	emit_state(sk, ss->fd, oldstate, newstate);
-	if (oldstate == TCP_SYN_SENT)
-		emit_connect_done(sk, ss, newstate);
 	/* The child was put on the accept queue just before it leaves
 	 * SYN_RECV (inet_csk_complete_hashdance(), then tcp_child_process()). */
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED &&
 	    (ss->flags & SS_CHILD) && !(ss->flags & SS_ACCEPTED)) {
 		if (!ss->queued_ns)
 			ss->queued_ns = bpf_ktime_get_ns();
-		if (tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT))
-			emit_child_queued((struct sock *)ss->listener, sk, ST_TIER_TRACEPOINT);
+		if (tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT) && ss->clone_ns &&
+		    (type_mask & (1u << ST_EV_CHILD_QUEUED))) {
+			child_queued_states(sk, ss);
+			goto out;
+		}
 	}
+	if (ss->clone_ns) {
+		emit_state(sk, ss->fd, ss->clone_old, TCP_SYN_RECV, ss->clone_ns);
+		ss->clone_ns = 0;
+	}
+	emit_state(sk, ss->fd, oldstate, newstate, 0);
+	if (oldstate == TCP_SYN_SENT)
+		emit_connect_done(sk, ss, newstate);
+	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED &&
+	    (ss->flags & SS_CHILD) && !(ss->flags & SS_ACCEPTED) &&
+	    tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT))
+		emit_child_queued((struct sock *)ss->listener, sk, ST_TIER_TRACEPOINT);
+out:
 	if (newstate == TCP_CLOSE)
 		bpf_map_delete_elem(&socks, &key);
 	return 0;
@@ -1051,20 +1145,15 @@ int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 
 static __always_inline void connect_enter(struct sock *sk)
 {
-	struct call_state *c;
 	struct sock_state *ss;
 	__u64 key = (__u64)sk;
 
 	if (!is_target())
 		return;
-	c = current_call(NR_connect);
 	bpf_map_delete_elem(&socks, &key); /* a reused socket starts afresh */
-	ss = sock_track(sk, c ? c->fd : -1, 0);
-	if (!ss)
-		return;
-	ss->connect_ns = bpf_ktime_get_ns();
-	if (c)
-		c->sk = key;
+	ss = sock_track(sk, syscall_fd(NR_connect), 0);
+	if (ss)
+		ss->connect_ns = bpf_ktime_get_ns();
 }
 
 static __always_inline void connect_exit(struct sock *sk, int ret, __u8 tier)
@@ -1084,15 +1173,14 @@ static __always_inline void connect_exit(struct sock *sk, int ret, __u8 tier)
 
 static __always_inline void accept_exit(struct sock *newsk, __u8 tier)
 {
-	struct call_state *c;
+	struct syscall_args a;
 
 	if (!newsk || !is_target())
 		return;
-	c = current_call(NR_accept);
-	if (!c)
-		c = current_call(NR_accept4);
-	if (c) {
-		c->sk = (__u64)newsk; /* emitted at syscall exit, with the fd */
+	current_syscall(&a);
+	if (a.nr == NR_accept || a.nr == NR_accept4) {
+		/* emitted at syscall exit, with the fd */
+		call_put(a.nr, (__s32)a.arg1, (__u64)newsk);
 		return;
 	}
 	/* not from accept(2) (io_uring, kernel users): no fd to report */

@@ -158,8 +158,26 @@ struct st_event {
 	__u8 old_state;
 	__u8 new_state;
 	__u8 tier;        /* enum st_tier */
-	__u8 pad;
+	__u8 xflags;      /* ring records only (ST_XF_*); 0 in every event
+			   * user space hands on */
 	char comm[ST_COMM_LEN];
 };
+
+/*
+ * One ring record can stand for several events that happen together, so
+ * that a connection costs fewer ring reservations (each takes the ring's
+ * lock); user space (event_source) expands them before anyone sees them.
+ */
+/* child_queued, preceded by the child's two state events: old_state ->
+ * new_state (its clone, LISTEN -> SYN_RECV) at time_ns - latency_ns, then
+ * SYN_RECV -> ESTABLISHED at time_ns. */
+#define ST_XF_CHILD_STATES 0x1
+/* close of a socket in old_state, followed by its state event old_state ->
+ * new_state at the same time. */
+#define ST_XF_CLOSE_STATE 0x2
+
+/* TCP states the expansion names (the kernel's values) */
+#define ST_TCP_ESTABLISHED 1
+#define ST_TCP_SYN_RECV 3
 
 #endif /* SOCKTRACE_H */

@@ -57,7 +57,7 @@ static const struct hook_def hook_defs[ST_HOOK_COUNT] = {
 	[ST_HOOK_EPOLL] = { "ep_poll_callback", { "ep_poll_callback" }, 1,
 			    { "sk_data_ready", "sys_exit" } },
 	[ST_HOOK_STATE] = { "state/close (inet_sock_set_state)", { NULL }, 0,
-			    { "inet_sock_set_state", "sys_enter" } },
+			    { "inet_sock_set_state" } },
 };
 
 /* Every program of the skeleton: its tier, the hooks it serves, and the
@@ -74,7 +74,6 @@ struct prog_def {
 
 #define H(x) (1u << ST_HOOK_##x)
 static const struct prog_def prog_defs[] = {
-	{ "tp_sys_enter", ST_TIER_TRACEPOINT, 0, "sys_enter" },
 	{ "tp_sys_exit", ST_TIER_TRACEPOINT, 0, "sys_exit" },
 	{ "tp_set_state", ST_TIER_TRACEPOINT, 0, "inet_sock_set_state" },
 	{ "tp_synack_retrans", ST_TIER_TRACEPOINT, 0, "tcp_retransmit_synack" },
@@ -507,6 +506,10 @@ static int open_skel(struct event_source *s)
 		    (!strcmp(prog_defs[i].prog, "tp_consume_skb") ||
 		     !strcmp(prog_defs[i].prog, "tp_kfree_skb")))
 			want = tracepoint_exists(prog_defs[i].target);
+		/* bench hook: leave programs out to see what each costs */
+		if (getenv("SOCKTRACE_SKIP_PROGS") &&
+		    strstr(getenv("SOCKTRACE_SKIP_PROGS"), prog_defs[i].prog))
+			want = 0;
 		if (prog)
 			bpf_program__set_autoload(prog, want);
 	}
@@ -639,6 +642,44 @@ static int seed_ownership(struct event_source *s)
 	return 0;
 }
 
+static void deliver(struct event_source *s, const struct st_event *e)
+{
+	/* a compound record's parts may include filtered-out types */
+	if (!(s->type_mask & (1u << e->type)) && e->type != ST_EV_LOST)
+		return;
+	s->delivered++;
+	s->polled++;
+	if (s->fn)
+		s->fn(e, s->fn_ctx);
+}
+
+/* A record standing for several events (ST_XF_*): the events, in order. */
+static void deliver_compound(struct event_source *s, struct st_event *e)
+{
+	struct st_event state = *e;
+
+	state.type = ST_EV_STATE;
+	state.xflags = 0;
+	state.latency_ns = 0;
+	state.queue_len = 0;
+	state.queue_max = 0;
+	if (e->xflags & ST_XF_CHILD_STATES) {
+		state.time_ns = e->time_ns - e->latency_ns;
+		deliver(s, &state);
+		state.time_ns = e->time_ns;
+		state.old_state = ST_TCP_SYN_RECV;
+		state.new_state = ST_TCP_ESTABLISHED;
+		deliver(s, &state);
+		e->latency_ns = 0;
+	}
+	e->xflags = 0;
+	e->old_state = e->type == ST_EV_CLOSE ? e->old_state : 0;
+	e->new_state = 0;
+	deliver(s, e);
+	if (e->type == ST_EV_CLOSE)
+		deliver(s, &state);
+}
+
 static int on_ring_event(void *ctx, void *data, size_t size)
 {
 	struct event_source *s = ctx;
@@ -649,10 +690,10 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	memcpy(&e, data, sizeof(e));
 	if (!e.comm[0])
 		memcpy(e.comm, s->comm, sizeof(e.comm));
-	s->delivered++;
-	s->polled++;
-	if (s->fn)
-		s->fn(&e, s->fn_ctx);
+	if (e.xflags)
+		deliver_compound(s, &e);
+	else
+		deliver(s, &e);
 	return 0;
 }
 
@@ -728,6 +769,7 @@ int event_source__set_filter(struct event_source *s, uint32_t type_mask)
 	if (!s || !s->skel)
 		return -EINVAL;
 	__atomic_store_n(&s->skel->data->type_mask, type_mask, __ATOMIC_RELAXED);
+	s->type_mask = type_mask;
 	return 0;
 }
 

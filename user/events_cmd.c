@@ -83,8 +83,7 @@ int events_cmd(const struct st_env *env)
 	err = event_source__open_filtered(&src, env->pid, env->mode, (uint32_t)mask);
 	if (err)
 		return ST_EXIT_FAIL;
-	/* one write per ~256 KiB at high event rates; flushed every poll */
-	setvbuf(stdout, NULL, _IOFBF, 256 << 10);
+	st_stdout_buffer();
 	fprintf(stderr, "socktrace: tracing pid %u: ", env->pid);
 	print_tiers(stderr, event_source__hooks(src));
 

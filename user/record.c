@@ -161,9 +161,8 @@ int record_cmd(const struct st_env *env)
 			fprintf(stderr, " %s=%s", trace_hook_name(i), st_tier_name(hooks[i].tier));
 		fputc('\n', stderr);
 	}
-	/* one write per ~256 KiB at high event rates; flushed every poll */
 	if (rec.print)
-		setvbuf(stdout, NULL, _IOFBF, 256 << 10);
+		st_stdout_buffer();
 
 	show_progress = isatty(STDERR_FILENO) && !(rec.print && isatty(STDOUT_FILENO));
 	interval = (env->interval_ms ? env->interval_ms : 100) * NS_PER_MS;

@@ -453,7 +453,7 @@ static void encode_event(struct buf *b, const struct st_event *e, const struct s
 	DIFF(EV_PID, pid);
 	DIFF(EV_FAMILY, family);
 	DIFF(EV_TIER, tier);
-	DIFF(EV_PAD, pad);
+	DIFF(EV_PAD, xflags);
 #undef DIFF
 	if (memcmp(e->saddr, prev->saddr, 16))
 		bits |= 1ull << EV_SADDR;
@@ -509,7 +509,7 @@ static void encode_event(struct buf *b, const struct st_event *e, const struct s
 	if (bits & (1ull << EV_TIER))
 		put_u8(b, e->tier);
 	if (bits & (1ull << EV_PAD))
-		put_u8(b, e->pad);
+		put_u8(b, e->xflags);
 	if (bits & (1ull << EV_COMM))
 		put_str(b, e->comm, ST_COMM_LEN);
 }
@@ -584,7 +584,7 @@ static void decode_event(struct cur *c, struct st_event *e, const struct st_even
 	if (bits & (1ull << EV_TIER))
 		e->tier = get_u8(c);
 	if (bits & (1ull << EV_PAD))
-		e->pad = get_u8(c);
+		e->xflags = get_u8(c);
 	if (bits & (1ull << EV_COMM)) {
 		char comm[ST_COMM_LEN + 1];
 

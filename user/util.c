@@ -166,3 +166,11 @@ int st_event_filter_parse(const char *filter, uint64_t *mask)
 	}
 	return err;
 }
+
+void st_stdout_buffer(void)
+{
+	/* glibc ignores the size when setvbuf() is given no buffer */
+	static char buf[256 << 10];
+
+	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+}

@@ -16,6 +16,9 @@ void st_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern int st_verbose;
 
 uint64_t st_now_ns(void); /* CLOCK_MONOTONIC */
+/* Fully buffer stdout in 256 KiB (one write per 256 KiB at high event
+ * rates; callers flush every poll). Call before the first output. */
+void st_stdout_buffer(void);
 
 /* Checks the things every BPF mode needs (privilege, BTF) and prints one
  * line naming what is missing and what to do. Returns 0 or -errno. */

@@ -53,8 +53,10 @@ run() {
 	ip netns del "$NS" 2>/dev/null || true
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
-	# connection churn on loopback: reuse TIME_WAIT ports
-	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+	# connection churn on loopback: reuse TIME_WAIT ports; an accept
+	# queue deep enough that no SYN is dropped (each drop stalls a client
+	# thread for the 1 s SYN retransmit and the run measures stalls)
+	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.core.somaxconn=65535 \
 		net.ipv4.ip_local_port_range="1024 65000"
 	ip netns exec "$NS" "$TB/churn" server -t $((SECS + 60)) >"$tmp/server.out" &
 	srv=$!

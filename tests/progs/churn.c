@@ -66,7 +66,7 @@ static int server(int argc, char **argv)
 	CHECK(lfd);
 	CHECK(setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
 	CHECK(bind(lfd, (void *)&a, sizeof(a)));
-	CHECK(listen(lfd, 4096));
+	CHECK(listen(lfd, 65535));
 	CHECK(getsockname(lfd, (void *)&a, &len));
 	ep = epoll_create1(0);
 	CHECK(ep);
