@@ -33,6 +33,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define EPOLLWRNORM 0x100
 #define EP_PRIVATE_BITS ((1u << 28) | (1u << 29) | (1u << 30) | (1u << 31))
 #define ECONNABORTED 103
+#define E2BIG 7
 #define TCPF_SYN 0x02
 #define TCPF_ACK 0x10
 /* Epitems followed per socket file: more epoll instances than this watching
@@ -100,6 +101,13 @@ __u32 type_mask = ~0u;
 __u64 last_wakeup_ns = 0;
 /* Number of entries in `listeners`: a cheap early exit for skb hooks. */
 __s64 listener_count = 0;
+/* Bit per local port of a listener (set, never cleared: a stale bit only
+ * costs a map lookup), the first test every freed packet meets. */
+__u64 listen_port_bits[65536 / 64] = {};
+/* Sockets not followed because `socks` was full. */
+__u64 untracked = 0;
+/* see st_sock_filter_slot() */
+__u32 sock_filter[ST_SOCK_FILTER_SLOTS] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -113,22 +121,13 @@ struct {
 	__type(value, __u64);
 } lost_events SEC(".maps");
 
-struct listener_state {
-	__u64 net;
-	__u64 last_drops; /* sk_drops when last looked at (64-bit for cmpxchg) */
-	__s32 fd;
-	__u32 last_synq;  /* SYN queue length at the last SYN */
-	__u16 port;
-	__u16 family;
-	__u16 pad[2];
-};
 
 /* Listening sockets of the target, by struct sock address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);
-	__type(value, struct listener_state);
+	__type(value, struct st_listener_state);
 } listeners SEC(".maps");
 
 /* Local port -> listener, to find the listener of a child socket or of an
@@ -140,43 +139,27 @@ struct {
 	__type(value, __u64);
 } listen_ports SEC(".maps");
 
-#define SS_CHILD 0x1	       /* created from one of our listeners */
-#define SS_CONNECT_EMITTED 0x2 /* `connect` already sent */
-#define SS_ACCEPTED 0x4
 
-struct sock_state {
-	__u64 connect_ns; /* connect() started */
-	__u64 queued_ns;  /* child put on the accept queue */
-	__u64 listener;
-	__u64 clone_ns;   /* a child's first state event, not sent yet */
-	__s32 fd;
-	__u32 flags;
-	__u8 clone_old;   /* ... its old state (the listener's, LISTEN) */
-	__u8 pad[7];
-};
 
 /* Connections of the target (connected, accepted, or children of its
- * listeners not yet accepted). LRU: a socket whose end we miss cannot leak
- * a slot forever. */
+ * listeners not yet accepted), deleted when they reach CLOSE (every TCP
+ * socket does before it is freed). A plain hash: an LRU's insert and
+ * delete take two more locks per connection. When it is full, new sockets
+ * are not followed and `untracked` says how many. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, struct sock_state);
+	__type(value, struct st_sock_state);
 } socks SEC(".maps");
 
-struct epoll_state {
-	__u64 first_wakeup_ns; /* first wake-up since the last epoll_wait return */
-	__s32 epfd;
-	__u32 pad;
-};
 
 /* The target's epoll instances, by struct eventpoll address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
-	__type(value, struct epoll_state);
+	__type(value, struct st_epoll_state);
 } epolls SEC(".maps");
 
 /* What a hook inside a syscall found, for that syscall's exit, per thread:
@@ -439,7 +422,7 @@ static __always_inline __u32 port_key(__u16 port, __u16 family)
 
 static __always_inline void listener_add(struct sock *sk, __s32 fd)
 {
-	struct listener_state ls = {};
+	struct st_listener_state ls = {};
 	__u64 key = (__u64)sk;
 	__u32 pkey;
 
@@ -449,12 +432,13 @@ static __always_inline void listener_add(struct sock *sk, __s32 fd)
 	ls.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	ls.last_drops = sk_drops_read(sk);
 	pkey = port_key(ls.port, ls.family);
+	__sync_fetch_and_or(&listen_port_bits[ls.port >> 6], 1ull << (ls.port & 63));
 	if (!bpf_map_update_elem(&listeners, &key, &ls, BPF_NOEXIST))
 		__sync_fetch_and_add(&listener_count, 1);
 	bpf_map_update_elem(&listen_ports, &pkey, &key, BPF_ANY);
 }
 
-static __always_inline void listener_del(struct sock *sk, struct listener_state *ls)
+static __always_inline void listener_del(struct sock *sk, struct st_listener_state *ls)
 {
 	__u64 key = (__u64)sk, *owner;
 	__u32 pkey = port_key(ls->port, ls->family);
@@ -473,7 +457,7 @@ static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 ne
 {
 	__u32 pkey = port_key(port, family);
 	__u64 *l = bpf_map_lookup_elem(&listen_ports, &pkey);
-	struct listener_state *ls;
+	struct st_listener_state *ls;
 
 	if (!l && family == AF_INET) {
 		pkey = port_key(port, AF_INET6);
@@ -491,13 +475,43 @@ static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 ne
 	return *l;
 }
 
-static __always_inline struct sock_state *sock_track(struct sock *sk, __s32 fd, __u32 flags)
+/* The filter slot of a socket. The verifier allows no arithmetic on a
+ * BTF-typed pointer, so the address is read back as a plain number. */
+static __always_inline __u32 sock_slot(const __u64 *key)
 {
-	struct sock_state ss = { .fd = fd, .flags = flags };
-	__u64 key = (__u64)sk;
+	__u64 v = 0;
 
-	bpf_map_update_elem(&socks, &key, &ss, BPF_NOEXIST);
+	bpf_probe_read_kernel(&v, sizeof(v), key);
+	return st_sock_filter_slot(v) & (ST_SOCK_FILTER_SLOTS - 1);
+}
+
+/* Might sk be in `socks`? (no: certainly not) */
+static __always_inline int sock_maybe_ours(const __u64 *key)
+{
+	return sock_filter[sock_slot(key)] != 0;
+}
+
+static __always_inline struct st_sock_state *sock_track(struct sock *sk, __s32 fd, __u32 flags)
+{
+	struct st_sock_state ss = { .fd = fd, .flags = flags };
+	__u64 key = (__u64)sk;
+	__u32 slot = sock_slot(&key);
+	long err;
+
+	__sync_fetch_and_add(&sock_filter[slot], 1);
+	err = bpf_map_update_elem(&socks, &key, &ss, BPF_NOEXIST);
+	if (err) {
+		__sync_fetch_and_add(&sock_filter[slot], -1);
+		if (err == -E2BIG)
+			__sync_fetch_and_add(&untracked, 1);
+	}
 	return bpf_map_lookup_elem(&socks, &key);
+}
+
+static __always_inline void sock_untrack(__u64 key)
+{
+	if (!bpf_map_delete_elem(&socks, &key))
+		__sync_fetch_and_add(&sock_filter[sock_slot(&key)], -1);
 }
 
 /* ---- event builders shared by the tiers ---- */
@@ -519,12 +533,12 @@ static __always_inline void emit_state(struct sock *sk, __s32 fd, int old, int n
 	ev_submit(e);
 }
 
-static __always_inline void emit_connect(struct sock *sk, struct sock_state *ss, int err,
+static __always_inline void emit_connect(struct sock *sk, struct st_sock_state *ss, int err,
 					 __u8 tier)
 {
 	struct st_event *e;
 
-	ss->flags |= SS_CONNECT_EMITTED;
+	ss->flags |= ST_SS_CONNECT_EMITTED;
 	e = ev_reserve(ST_EV_CONNECT, tier);
 	if (!e)
 		return;
@@ -536,12 +550,12 @@ static __always_inline void emit_connect(struct sock *sk, struct sock_state *ss,
 	ev_submit(e);
 }
 
-static __always_inline void emit_connect_done(struct sock *sk, struct sock_state *ss,
+static __always_inline void emit_connect_done(struct sock *sk, struct st_sock_state *ss,
 					      int newstate)
 {
 	struct st_event *e;
 
-	if (!(ss->flags & SS_CONNECT_EMITTED))
+	if (!(ss->flags & ST_SS_CONNECT_EMITTED))
 		emit_connect(sk, ss, 0, hook_tier[HOOK_CONNECT]);
 	e = ev_reserve(ST_EV_CONNECT_DONE, hook_tier[HOOK_CONNECT]);
 	if (!e)
@@ -579,7 +593,7 @@ static __always_inline void emit_child_queued(struct sock *listener, struct sock
  * socket: local side is the listener's. */
 static __always_inline struct st_event *listener_event(__u16 type, __u8 tier,
 						       struct sock *listener,
-						       struct listener_state *ls)
+						       struct st_listener_state *ls)
 {
 	struct st_event *e = ev_reserve(type, tier);
 
@@ -674,7 +688,7 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 	for (int i = 0; i < MAX_EPITEMS_PER_FILE && node; i++) {
 		struct epitem *epi = container_of(node, struct epitem, fllink);
 		__u64 ep = (__u64)BPF_CORE_READ(epi, ep);
-		struct epoll_state *es = bpf_map_lookup_elem(&epolls, &ep);
+		struct st_epoll_state *es = bpf_map_lookup_elem(&epolls, &ep);
 		__u32 mask;
 
 		node = BPF_CORE_READ(node, next);
@@ -731,7 +745,7 @@ static __always_inline void emit_close(struct sock *sk, __s32 fd, int old, int n
 static __always_inline void on_accept_exit(struct call_state *c, long ret)
 {
 	struct sock *child, *listener;
-	struct sock_state *ss;
+	struct st_sock_state *ss;
 	struct st_event *e;
 	__u64 key;
 
@@ -754,17 +768,17 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 		ev_submit(e);
 	}
 	if (!ss)
-		ss = sock_track(child, ret, SS_ACCEPTED);
+		ss = sock_track(child, ret, ST_SS_ACCEPTED);
 	if (ss) {
 		ss->fd = ret;
-		ss->flags |= SS_ACCEPTED;
+		ss->flags |= ST_SS_ACCEPTED;
 	}
 }
 
 static __always_inline void on_epoll_wait_exit(struct call_state *c, long ret)
 {
 	struct file *file = fd_file(c->fd);
-	struct epoll_state *es, fresh = { .epfd = c->fd };
+	struct st_epoll_state *es, fresh = { .epfd = c->fd };
 	struct st_event *e;
 	__u64 ep;
 
@@ -798,7 +812,7 @@ static __always_inline void on_epoll_wait_exit(struct call_state *c, long ret)
 static __always_inline void on_epoll_create_exit(long ret)
 {
 	struct file *file = ret >= 0 ? fd_file(ret) : NULL;
-	struct epoll_state es = { .epfd = ret };
+	struct st_epoll_state es = { .epfd = ret };
 	__u64 ep;
 
 	if (!file)
@@ -822,8 +836,16 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	    nr != NR_epoll_pwait && nr != NR_epoll_pwait2 && nr != NR_epoll_create &&
 	    nr != NR_epoll_create1)
 		return 0;
+	/* only connect (tracepoint tier: its socket) and accept (function
+	 * tiers: the child) find something in `calls` */
+	if (nr == NR_connect && !tier_is(HOOK_CONNECT, ST_TIER_TRACEPOINT))
+		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
-	c = bpf_map_lookup_elem(&calls, &tid);
+	if (nr == NR_connect ||
+	    ((nr == NR_accept || nr == NR_accept4) && !tier_is(HOOK_ACCEPT, ST_TIER_TRACEPOINT)))
+		c = bpf_map_lookup_elem(&calls, &tid);
+	else
+		c = NULL;
 	if (c && c->nr != nr) {
 		bpf_map_delete_elem(&calls, &tid); /* left by a killed syscall */
 		c = NULL;
@@ -838,9 +860,9 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 		on_accept_exit(c, ret);
 	} else if (nr == NR_connect) {
 		__u64 key = c->sk;
-		struct sock_state *ss = key ? bpf_map_lookup_elem(&socks, &key) : NULL;
+		struct st_sock_state *ss = key ? bpf_map_lookup_elem(&socks, &key) : NULL;
 
-		if (ss && !(ss->flags & SS_CONNECT_EMITTED))
+		if (ss && !(ss->flags & ST_SS_CONNECT_EMITTED))
 			emit_connect((struct sock *)key, ss, ret, hook_tier[HOOK_CONNECT]);
 	} else if (nr == NR_epoll_wait || nr == NR_epoll_pwait || nr == NR_epoll_pwait2) {
 		on_epoll_wait_exit(c, ret);
@@ -854,7 +876,7 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 
 /* A child's clone (LISTEN -> SYN_RECV), SYN_RECV -> ESTABLISHED and its
  * queueing on the listener, one record (ST_XF_CHILD_STATES). */
-static __always_inline void child_queued_states(struct sock *sk, struct sock_state *ss)
+static __always_inline void child_queued_states(struct sock *sk, struct st_sock_state *ss)
 {
 	struct st_event *e = ev_reserve(ST_EV_CHILD_QUEUED, ST_TIER_TRACEPOINT);
 	__u64 clone_ns = ss->clone_ns;
@@ -874,8 +896,8 @@ static __always_inline void child_queued_states(struct sock *sk, struct sock_sta
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	struct listener_state *ls;
-	struct sock_state *ss;
+	struct st_listener_state *ls;
+	struct st_sock_state *ss;
 	__u64 key = (__u64)sk;
 	__s32 fd;
 
@@ -904,9 +926,12 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	}
 
-	ss = bpf_map_lookup_elem(&socks, &key);
+	/* connect() of another process, the most common miss */
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && !is_target())
+		return 0;
+	ss = sock_maybe_ours(&key) ? bpf_map_lookup_elem(&socks, &key) : NULL;
 	if (!ss) {
-		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && is_target()) {
+		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 			/* connect(), in the caller's context: the tracepoint
 			 * tier's connect start (fentry/kprobe got here first) */
 			ss = sock_track(sk, syscall_fd(NR_connect), 0);
@@ -918,12 +943,16 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 		} else if (newstate == TCP_SYN_RECV) {
 			/* a child cloned from a listener, in softirq: ours
 			 * when the listener on its local port is */
-			__u64 l = listener_by_port(sk->__sk_common.skc_num,
-						   sk->__sk_common.skc_family, sock_net_id(sk));
+			__u16 port = sk->__sk_common.skc_num;
+			__u64 l;
 
+			if (!(listen_port_bits[port >> 6] & (1ull << (port & 63))))
+				return 0;
+			l = listener_by_port(port, sk->__sk_common.skc_family,
+					     (__u64)sk->__sk_common.skc_net.net);
 			if (!l)
 				return 0;
-			ss = sock_track(sk, -1, SS_CHILD);
+			ss = sock_track(sk, -1, ST_SS_CHILD);
 			if (!ss)
 				return 0;
 			ss->listener = l;
@@ -953,7 +982,7 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	/* The child was put on the accept queue just before it leaves
 	 * SYN_RECV (inet_csk_complete_hashdance(), then tcp_child_process()). */
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED &&
-	    (ss->flags & SS_CHILD) && !(ss->flags & SS_ACCEPTED)) {
+	    (ss->flags & ST_SS_CHILD) && !(ss->flags & ST_SS_ACCEPTED)) {
 		if (!ss->queued_ns)
 			ss->queued_ns = bpf_ktime_get_ns();
 		if (tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT) && ss->clone_ns &&
@@ -970,28 +999,58 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	if (oldstate == TCP_SYN_SENT)
 		emit_connect_done(sk, ss, newstate);
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED &&
-	    (ss->flags & SS_CHILD) && !(ss->flags & SS_ACCEPTED) &&
+	    (ss->flags & ST_SS_CHILD) && !(ss->flags & ST_SS_ACCEPTED) &&
 	    tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT))
 		emit_child_queued((struct sock *)ss->listener, sk, ST_TIER_TRACEPOINT);
 out:
 	if (newstate == TCP_CLOSE)
-		bpf_map_delete_elem(&socks, &key);
+		sock_untrack(key);
 	return 0;
 }
 
-/* Cheap first test for every freed skb (tp_btf: direct loads): is its
- * destination port one of our listeners'? Most skbs stop here. */
-static __always_inline int skb_maybe_ours(struct sk_buff *skb)
+/*
+ * The first test every freed packet meets (tp_btf: direct loads, one
+ * read): an IPv4/IPv6 TCP packet to a port of one of our listeners? Fills
+ * t from its headers when it is. Most packets stop at the port bitmap.
+ */
+static __always_inline int skb_tcp_to_listener(struct sk_buff *skb, struct skb_tcp *t)
 {
-	__u16 th = skb->transport_header;
+	__u16 th = skb->transport_header, nh = skb->network_header;
 	__u16 proto = bpf_ntohs(skb->protocol);
-	__u16 family = proto == ETH_P_IP ? AF_INET : proto == ETH_P_IPV6 ? AF_INET6 : 0;
-	__u16 ports[2];
+	__u8 h[76]; /* an IPv4 header with options or an IPv6 header, then TCP's */
+	__u32 off;
+	__u16 port;
 
-	if (!family || th == (__u16)~0u ||
-	    bpf_probe_read_kernel(ports, sizeof(ports), skb->head + th))
+	if ((proto != ETH_P_IP && proto != ETH_P_IPV6) || th == (__u16)~0u ||
+	    nh == (__u16)~0u || th <= nh || th - nh > 60)
 		return 0;
-	return listener_by_port(bpf_ntohs(ports[1]), family, 0) != 0;
+	off = (th - nh) & 63;
+	if (bpf_probe_read_kernel(h, sizeof(h), skb->head + nh))
+		return 0;
+	if (off + 14 > sizeof(h))
+		return 0;
+	port = h[off + 2] << 8 | h[off + 3];
+	if (!(listen_port_bits[port >> 6] & (1ull << (port & 63))))
+		return 0;
+	/* Wire-format offsets, not vmlinux.h's iphdr/ipv6hdr: their saddr and
+	 * daddr moved into a union in 6.x (struct_group). */
+	if (proto == ETH_P_IP) {
+		if (h[9] != IPPROTO_TCP)
+			return 0;
+		t->family = AF_INET;
+		__builtin_memcpy(t->saddr, h + 12, 4);
+		__builtin_memcpy(t->daddr, h + 16, 4);
+	} else {
+		if (h[6] != IPPROTO_TCP)
+			return 0;
+		t->family = AF_INET6;
+		__builtin_memcpy(t->saddr, h + 8, 16);
+		__builtin_memcpy(t->daddr, h + 24, 16);
+	}
+	t->sport = h[off] << 8 | h[off + 1];
+	t->dport = port;
+	t->flags = h[off + 13];
+	return 1;
 }
 
 /*
@@ -1002,11 +1061,11 @@ static __always_inline int skb_maybe_ours(struct sk_buff *skb)
  * did. The listener's sk_drops moving since the last packet tells a drop;
  * the queue lengths tell which.
  */
-static __always_inline void listener_skb(struct sk_buff *skb)
+static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 {
 	int synq_tp = tier_is(HOOK_SYN_QUEUE, ST_TIER_TRACEPOINT);
 	int acceptq_tp = tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT);
-	struct listener_state *ls;
+	struct st_listener_state *ls;
 	struct net_device *dev;
 	struct skb_tcp t = {};
 	struct st_event *e;
@@ -1017,14 +1076,16 @@ static __always_inline void listener_skb(struct sk_buff *skb)
 	int syn, dropped = 0;
 	__u16 type = 0;
 
-	if (listener_count <= 0 || !skb_maybe_ours(skb))
-		return;
-	if (skb_parse_tcp(skb, &t))
+	if (listener_count <= 0 || !skb_tcp_to_listener(skb, &t))
 		return;
 	syn = (t.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
-	dev = BPF_CORE_READ(skb, dev);
+	/* only a SYN is consumed after a drop (tcp_rcv_state_process()); a
+	 * dropped final ACK is freed with a reason */
+	if (consumed && !syn)
+		return;
+	dev = skb->dev;
 	if (dev)
-		net = (__u64)BPF_CORE_READ(dev, nd_net.net);
+		net = (__u64)dev->nd_net.net;
 	l = listener_by_port(t.dport, t.family, net);
 	if (!l)
 		return;
@@ -1098,14 +1159,14 @@ out:
 SEC("tp_btf/consume_skb")
 int BPF_PROG(tp_consume_skb, struct sk_buff *skb)
 {
-	listener_skb(skb);
+	listener_skb(skb, 1);
 	return 0;
 }
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(tp_kfree_skb, struct sk_buff *skb)
 {
-	listener_skb(skb);
+	listener_skb(skb, 0);
 	return 0;
 }
 
@@ -1113,7 +1174,7 @@ SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(tp_synack_retrans, struct sock *sk, struct request_sock *req)
 {
 	__u64 key = (__u64)sk;
-	struct listener_state *ls = bpf_map_lookup_elem(&listeners, &key);
+	struct st_listener_state *ls = bpf_map_lookup_elem(&listeners, &key);
 	struct st_event *e;
 
 	if (!ls)
@@ -1135,7 +1196,13 @@ int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 
-	if (!bpf_map_lookup_elem(&listeners, &key) && !bpf_map_lookup_elem(&socks, &key))
+	void *ours;
+
+	if (sk->__sk_common.skc_state == TCP_LISTEN)
+		ours = bpf_map_lookup_elem(&listeners, &key);
+	else
+		ours = sock_maybe_ours(&key) ? bpf_map_lookup_elem(&socks, &key) : NULL;
+	if (!ours)
 		return 0;
 	epoll_wakeups(sk, EPOLLIN | EPOLLRDNORM, ST_TIER_TRACEPOINT);
 	return 0;
@@ -1145,12 +1212,12 @@ int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 
 static __always_inline void connect_enter(struct sock *sk)
 {
-	struct sock_state *ss;
+	struct st_sock_state *ss;
 	__u64 key = (__u64)sk;
 
 	if (!is_target())
 		return;
-	bpf_map_delete_elem(&socks, &key); /* a reused socket starts afresh */
+	sock_untrack(key); /* a reused socket starts afresh */
 	ss = sock_track(sk, syscall_fd(NR_connect), 0);
 	if (ss)
 		ss->connect_ns = bpf_ktime_get_ns();
@@ -1159,16 +1226,16 @@ static __always_inline void connect_enter(struct sock *sk)
 static __always_inline void connect_exit(struct sock *sk, int ret, __u8 tier)
 {
 	__u64 key = (__u64)sk;
-	struct sock_state *ss;
+	struct st_sock_state *ss;
 
 	if (!is_target())
 		return;
 	ss = bpf_map_lookup_elem(&socks, &key);
-	if (!ss || (ss->flags & SS_CONNECT_EMITTED))
+	if (!ss || (ss->flags & ST_SS_CONNECT_EMITTED))
 		return;
 	emit_connect(sk, ss, ret, tier);
 	if (ret)
-		bpf_map_delete_elem(&socks, &key);
+		sock_untrack(key);
 }
 
 static __always_inline void accept_exit(struct sock *newsk, __u8 tier)
@@ -1186,7 +1253,7 @@ static __always_inline void accept_exit(struct sock *newsk, __u8 tier)
 	/* not from accept(2) (io_uring, kernel users): no fd to report */
 	struct st_event *e = ev_reserve(ST_EV_ACCEPT, tier);
 	__u64 key = (__u64)newsk;
-	struct sock_state *ss = bpf_map_lookup_elem(&socks, &key);
+	struct st_sock_state *ss = bpf_map_lookup_elem(&socks, &key);
 
 	if (!e)
 		return;
@@ -1200,7 +1267,7 @@ static __always_inline void accept_exit(struct sock *newsk, __u8 tier)
 static __always_inline void conn_request(struct sock *sk, struct sk_buff *skb, __u8 tier)
 {
 	__u64 key = (__u64)sk;
-	struct listener_state *ls = bpf_map_lookup_elem(&listeners, &key);
+	struct st_listener_state *ls = bpf_map_lookup_elem(&listeners, &key);
 	struct skb_tcp t = {};
 	struct st_event *e;
 	__u32 backlog, max, synq;
@@ -1257,7 +1324,7 @@ static __always_inline void syn_recv_sock_exit(struct sock *sk, struct request_s
 					       struct sock *child, __u8 tier)
 {
 	__u64 key = (__u64)sk;
-	struct listener_state *ls;
+	struct st_listener_state *ls;
 	struct st_event *e;
 
 	if (child || !tier_is(HOOK_ACCEPT_QUEUE, tier))
@@ -1278,13 +1345,13 @@ static __always_inline void hashdance_exit(struct sock *sk, struct sock *child, 
 					   struct sock *ret, __u8 tier)
 {
 	__u64 key = (__u64)sk;
-	struct sock_state *ss;
+	struct st_sock_state *ss;
 
 	if (!ret || !own_req || !tier_is(HOOK_ACCEPT_QUEUE, tier))
 		return;
 	if (!bpf_map_lookup_elem(&listeners, &key))
 		return;
-	ss = sock_track(child, -1, SS_CHILD);
+	ss = sock_track(child, -1, ST_SS_CHILD);
 	if (ss) {
 		ss->listener = key;
 		ss->queued_ns = bpf_ktime_get_ns();
@@ -1298,7 +1365,7 @@ static __always_inline void ep_poll_callback_enter(wait_queue_entry_t *wait, voi
 	struct eppoll_entry *pwq = container_of(wait, struct eppoll_entry, wait);
 	struct epitem *epi = BPF_CORE_READ(pwq, base);
 	__u64 ep = (__u64)BPF_CORE_READ(epi, ep);
-	struct epoll_state *es = bpf_map_lookup_elem(&epolls, &ep);
+	struct st_epoll_state *es = bpf_map_lookup_elem(&epolls, &ep);
 	__u32 pollflags = (__u32)(__u64)key, mask;
 	struct st_event *e;
 	struct sock *sk;

@@ -180,4 +180,50 @@ struct st_event {
 #define ST_TCP_ESTABLISHED 1
 #define ST_TCP_SYN_RECV 3
 
+/* Values of the event programs' ownership maps (bpf/events.bpf.c), which
+ * user space seeds from a snapshot. */
+struct st_listener_state {
+	__u64 net;
+	__u64 last_drops; /* sk_drops when last looked at (64-bit for cmpxchg) */
+	__s32 fd;
+	__u32 last_synq;  /* SYN queue length at the last SYN */
+	__u16 port;
+	__u16 family;
+	__u16 pad[2];
+};
+
+#define ST_SS_CHILD 0x1		  /* created from one of our listeners */
+#define ST_SS_CONNECT_EMITTED 0x2 /* `connect` already sent */
+#define ST_SS_ACCEPTED 0x4
+
+struct st_sock_state {
+	__u64 connect_ns; /* connect() started */
+	__u64 queued_ns;  /* child put on the accept queue */
+	__u64 listener;
+	__u64 clone_ns;   /* a child's first state event, not sent yet */
+	__s32 fd;
+	__u32 flags;      /* ST_SS_* */
+	__u8 clone_old;   /* ... its old state (the listener's, LISTEN) */
+	__u8 pad[7];
+};
+
+/*
+ * A counting filter in front of `socks`, for the hooks every TCP socket of
+ * the machine passes (state changes, data ready): a slot per hash of the
+ * socket address counts the tracked sockets that hash there. 0 means not
+ * ours without a map lookup; inserts count up before, deletes down after.
+ */
+#define ST_SOCK_FILTER_SLOTS 16384
+
+static inline __u32 st_sock_filter_slot(__u64 sk)
+{
+	return (__u32)((sk * 0x9E3779B97F4A7C15ull) >> 50);
+}
+
+struct st_epoll_state {
+	__u64 first_wakeup_ns; /* first wake-up since the last epoll_wait return */
+	__s32 epfd;
+	__u32 pad;
+};
+
 #endif /* SOCKTRACE_H */

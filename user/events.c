@@ -119,32 +119,6 @@ static const struct prog_def prog_defs[] = {
 #undef H
 #define N_PROGS (sizeof(prog_defs) / sizeof(prog_defs[0]))
 
-/* Map values of bpf/events.bpf.c, mirrored: keep in sync. */
-struct listener_state {
-	uint64_t net;
-	uint64_t last_drops;
-	int32_t fd;
-	uint32_t last_synq;
-	uint16_t port;
-	uint16_t family;
-	uint16_t pad[2];
-};
-
-#define SS_ACCEPTED 0x4
-struct sock_state {
-	uint64_t connect_ns;
-	uint64_t queued_ns;
-	uint64_t listener;
-	int32_t fd;
-	uint32_t flags;
-};
-
-struct epoll_state {
-	uint64_t first_wakeup_ns;
-	int32_t epfd;
-	uint32_t pad;
-};
-
 struct event_source {
 	struct events_bpf *skel;
 	struct ring_buffer *rb;
@@ -589,9 +563,8 @@ static int downgrade(struct event_source *s, int err)
 	return moved;
 }
 
-static int seed_ownership(struct event_source *s)
+static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 {
-	struct snapshot_taker *taker = NULL;
 	struct st_snapshot snap;
 	int listeners_fd = bpf_map__fd(s->skel->maps.listeners);
 	int ports_fd = bpf_map__fd(s->skel->maps.listen_ports);
@@ -601,17 +574,13 @@ static int seed_ownership(struct event_source *s)
 	size_t i;
 	int err;
 
-	err = snapshot_taker__open(&taker, s->pid);
-	if (err)
-		return err;
 	err = snapshot_taker__take(taker, &snap);
-	snapshot_taker__close(taker);
 	if (err)
 		return err;
 	memcpy(s->comm, snap.comm, sizeof(s->comm) - 1);
 	for (i = 0; i < snap.n_listeners; i++) {
 		const struct st_listener *l = &snap.listeners[i];
-		struct listener_state ls = {};
+		struct st_listener_state ls = {};
 		/* as port_key() in bpf/events.bpf.c */
 		uint32_t port = l->local.port | (uint32_t)l->family << 16;
 
@@ -623,17 +592,25 @@ static int seed_ownership(struct event_source *s)
 		if (!bpf_map_update_elem(listeners_fd, &l->sk_id, &ls, BPF_NOEXIST))
 			added++;
 		bpf_map_update_elem(ports_fd, &port, &l->sk_id, BPF_NOEXIST);
+		__atomic_fetch_or(&s->skel->bss->listen_port_bits[ls.port >> 6],
+				  1ull << (ls.port & 63), __ATOMIC_SEQ_CST);
 	}
 	__atomic_fetch_add(&s->skel->bss->listener_count, added, __ATOMIC_SEQ_CST);
 	for (i = 0; i < snap.n_fds; i++) {
 		const struct st_fd *f = &snap.fds[i];
 
 		if ((f->kind == ST_FD_TCP || f->kind == ST_FD_TCP6) && f->state != 10 /* LISTEN */) {
-			struct sock_state ss = { .fd = f->fd, .flags = SS_ACCEPTED };
+			struct st_sock_state ss = { .fd = f->fd, .flags = ST_SS_ACCEPTED };
 
-			bpf_map_update_elem(socks_fd, &f->obj_id, &ss, BPF_NOEXIST);
+			uint32_t slot = st_sock_filter_slot(f->obj_id) & (ST_SOCK_FILTER_SLOTS - 1);
+
+			/* counted first, as sock_track() does */
+			__atomic_fetch_add(&s->skel->bss->sock_filter[slot], 1, __ATOMIC_SEQ_CST);
+			if (bpf_map_update_elem(socks_fd, &f->obj_id, &ss, BPF_NOEXIST))
+				__atomic_fetch_sub(&s->skel->bss->sock_filter[slot], 1,
+						   __ATOMIC_SEQ_CST);
 		} else if (f->kind == ST_FD_EPOLL) {
-			struct epoll_state es = { .epfd = f->fd };
+			struct st_epoll_state es = { .epfd = f->fd };
 
 			bpf_map_update_elem(epolls_fd, &f->obj_id, &es, BPF_NOEXIST);
 		}
@@ -705,6 +682,7 @@ int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mod
 int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st_mode mode,
 				uint32_t type_mask)
 {
+	struct snapshot_taker *taker = NULL;
 	struct event_source *s;
 	int err, attempt;
 
@@ -716,6 +694,11 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 	err = choose_tiers(s->hooks, mode, 1);
 	if (err)
 		goto fail;
+	/* Loaded before the event programs are attached: from the attach to
+	 * the first read the ring only fills, so that time is kept short. */
+	err = snapshot_taker__open(&taker, pid);
+	if (err)
+		goto seed_failed;
 	for (attempt = 0; attempt < 2 * ST_HOOK_COUNT; attempt++) {
 		failed_prog[0] = 0;
 		outer_print = libbpf_set_print(catch_failed_prog);
@@ -748,18 +731,19 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 		goto fail;
 	}
 	/* After attach, so a socket made meanwhile is seen by one or the other. */
-	err = seed_ownership(s);
-	if (err == -ESRCH) {
-		st_err("process %u exited", pid);
-		goto fail;
-	}
-	if (err) {
-		st_err("failed to read the sockets of process %u: %s", pid, strerror(-err));
-		goto fail;
-	}
+	err = seed_ownership(s, taker);
+	if (err)
+		goto seed_failed;
+	snapshot_taker__close(taker);
 	*out = s;
 	return 0;
+seed_failed:
+	if (err == -ESRCH)
+		st_err("process %u exited", pid);
+	else
+		st_err("failed to read the sockets of process %u: %s", pid, strerror(-err));
 fail:
+	snapshot_taker__close(taker);
 	event_source__close(s);
 	return err;
 }
@@ -840,6 +824,10 @@ void event_source__close(struct event_source *s)
 {
 	if (!s)
 		return;
+	if (s->skel && s->skel->bss->untracked)
+		st_err("warning: %llu connections were not followed (more than %u at once)",
+		       (unsigned long long)s->skel->bss->untracked,
+		       bpf_map__max_entries(s->skel->maps.socks));
 	ring_buffer__free(s->rb);
 	/* destroys every link, then the programs and maps */
 	events_bpf__destroy(s->skel);
