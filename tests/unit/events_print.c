@@ -153,10 +153,130 @@ static void test_hostile_comm(void)
 	ASSERT_TRUE(strstr(s, "\"comm\":\"xxxxxxxxxxxxxxxx\",") != NULL, "16-byte comm");
 }
 
+/* Whole lines, byte for byte: the printers build them by hand for speed, so
+ * every separator, rounding and fallback is pinned here. */
+static void test_exact_lines(void)
+{
+	struct st_event e = make(ST_EV_ACCEPT);
+
+	e.tid = 43;
+	e.sk_id = 0xffff888104c3b780ull;
+	e.queue_len = 1;
+	e.queue_max = 4096;
+	e.latency_ns = 370825;
+	ASSERT_STREQ(print_one(&e, 1),
+		     "{\"type\":\"accept\",\"time_ns\":1234567890123,\"pid\":42,\"tid\":43,\"comm\":\"srv\","
+		     "\"tier\":\"tracepoint\",\"fd\":5,\"family\":\"ipv4\",\"saddr\":\"127.0.0.1\",\"sport\":8080,"
+		     "\"daddr\":\"127.0.0.2\",\"dport\":40000,\"sk_id\":\"0xffff888104c3b780\","
+		     "\"accept_queue\":1,\"queue_max\":4096,\"latency_ns\":370825}\n", "accept json");
+	ASSERT_STREQ(print_one(&e, 0),
+		     "1234.567890 accept          42/srv fd 5 127.0.0.1:8080 <- 127.0.0.2:40000 "
+		     "accept queue 1/4096, waited 370.8 us [tracepoint]\n", "accept text");
+
+	/* IPv6, no fd, an error without a name, a duration on a decimal tie */
+	e = make(ST_EV_CONNECT_DONE);
+	e.family = AF_INET6;
+	e.fd = -1;
+	e.err = -9999;
+	e.latency_ns = 1250;
+	inet_pton(AF_INET6, "2001:db8::1", e.saddr);
+	inet_pton(AF_INET6, "::ffff:10.0.0.1", e.daddr);
+	ASSERT_STREQ(print_one(&e, 1),
+		     "{\"type\":\"connect_done\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\","
+		     "\"tier\":\"tracepoint\",\"fd\":-1,\"family\":\"ipv6\",\"saddr\":\"2001:db8::1\",\"sport\":8080,"
+		     "\"daddr\":\"::ffff:10.0.0.1\",\"dport\":40000,\"sk_id\":\"0x0\",\"err\":-9999,"
+		     "\"latency_ns\":1250}\n", "connect_done json");
+	ASSERT_STREQ(print_one(&e, 0),
+		     "1234.567890 connect_done    42/srv [2001:db8::1]:8080 -> [::ffff:10.0.0.1]:40000 "
+		     "error -9999 in 1.2 us [tracepoint]\n", "connect_done text");
+
+	/* named flags in bit order, then the bits without a name */
+	e = make(ST_EV_EP_WAKEUP);
+	e.events = 0x1 | 0x800 | 0x2000 | 0x80000000u;
+	ASSERT_TRUE(strstr(print_one(&e, 1),
+			   "\"events\":2147493889,\"event_names\":[\"EPOLLIN\",\"EPOLLRDHUP\",\"EPOLLET\",\"0x800\"]}\n") != NULL,
+		    "wakeup flag names json");
+	ASSERT_STREQ(print_one(&e, 0),
+		     "1234.567890 ep_wakeup       42/srv epfd 4 fd 5 EPOLLIN|EPOLLRDHUP|EPOLLET|0x800 "
+		     "127.0.0.1:8080 <-> 127.0.0.2:40000 [tracepoint]\n", "wakeup text");
+
+	/* 999.995 ms: the tie printf rounds up */
+	e = make(ST_EV_EPOLL_WAIT_DONE);
+	e.count = 3;
+	e.err = -4;
+	e.latency_ns = 999995000;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"epfd\":4,\"family\"") != NULL, "wait_done has no fd");
+	ASSERT_STREQ(print_one(&e, 0),
+		     "1234.567890 epoll_wait_done 42/srv epfd 4 returned 3 EINTR, 1000.00 ms after the "
+		     "first wake-up [tracepoint]\n", "wait_done text");
+
+	e = make(ST_EV_LOST);
+	e.count = 7;
+	ASSERT_STREQ(print_one(&e, 1),
+		     "{\"type\":\"lost\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\",\"count\":7}\n",
+		     "lost json");
+	ASSERT_STREQ(print_one(&e, 0), "1234.567890 lost            42/srv 7 events lost (ring buffer full)\n",
+		     "lost text");
+
+	/* out-of-range state and tier */
+	e = make(ST_EV_STATE);
+	e.time_ns = 0;
+	e.old_state = 1;
+	e.new_state = 200;
+	e.tier = 9;
+	ASSERT_STREQ(print_one(&e, 0),
+		     "0.000000 state           42/srv fd 5 127.0.0.1:8080 <-> 127.0.0.2:40000 "
+		     "ESTABLISHED -> UNKNOWN [none]\n", "state text");
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"tier\":\"none\"") != NULL, "unknown tier json");
+}
+
+/* The text printer rounds durations with integers: same digits as
+ * st_duration_format() on both sides of every rounding boundary. */
+static void test_text_durations(void)
+{
+	static const uint64_t ns[] = {
+		0, 999, 1000, 1049, 1050, 1051, 1150, 1250, 1350, 99950, 999949, 999950, 999999,
+		1000000, 1004999, 1005000, 1015000, 999994999, 999995000, 1000000000, 1005000000,
+		1015000000, 123456789012345ull, 999999999999999ull, 1000000000000000ull,
+		18446744073709551615ull,
+	};
+	char dur[32], want[64], *line;
+
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		struct st_event e = make(ST_EV_ACCEPT);
+
+		e.latency_ns = ns[i];
+		snprintf(want, sizeof(want), ", waited %s [", st_duration_format(dur, sizeof(dur), ns[i]));
+		line = print_one(&e, 0);
+		if (!ASSERT_TRUE(strstr(line, want) != NULL, "duration as st_duration_format()"))
+			fprintf(stderr, "  %llu ns: want '%s' in %s", (unsigned long long)ns[i], want, line);
+	}
+}
+
+/* The longest lines stay far from the printers' 1 KiB line buffer. */
+static void test_longest_lines(void)
+{
+	for (unsigned int t = 1; t < ST_EV_TYPE_COUNT; t++) {
+		struct st_event e;
+
+		memset(&e, 0xff, sizeof(e));
+		e.type = t;
+		e.family = AF_INET6;
+		e.fd = e.epfd = e.err = -2147483647 - 1;
+		e.old_state = e.new_state = 13;
+		memset(e.comm, 0x01, sizeof(e.comm));
+		ASSERT_TRUE(strlen(print_one(&e, 1)) < 700, "longest json line");
+		ASSERT_TRUE(strlen(print_one(&e, 0)) < 500, "longest text line");
+	}
+}
+
 int main(void)
 {
 	test_every_type();
 	test_fields();
 	test_hostile_comm();
+	test_exact_lines();
+	test_text_durations();
+	test_longest_lines();
 	return UNIT_DONE("events_print");
 }
