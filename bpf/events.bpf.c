@@ -453,7 +453,8 @@ static __always_inline void listener_del(struct sock *sk, struct st_listener_sta
 /* Our listener for local port `port` in network namespace `net` (0: any),
  * for a connection or packet of `family`; IPv4 falls back to a dual-stack
  * IPv6 listener, as the kernel's lookup does. 0 when none. */
-static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 net)
+static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 net,
+					       struct st_listener_state **lsp)
 {
 	__u32 pkey = port_key(port, family);
 	__u64 *l = bpf_map_lookup_elem(&listen_ports, &pkey);
@@ -472,6 +473,8 @@ static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 ne
 		ls->net = sock_net_id((struct sock *)*l);
 	if (net && ls->net != net)
 		return 0;
+	if (lsp)
+		*lsp = ls;
 	return *l;
 }
 
@@ -752,11 +755,14 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 	if (ret < 0)
 		return; /* EAGAIN from non-blocking servers is not news */
 	child = c->sk ? (struct sock *)c->sk : file_sock(fd_file(ret));
-	if (!child || !is_tcp(child))
+	if (!child)
 		return;
-	listener = file_sock(fd_file(c->fd));
 	key = (__u64)child;
 	ss = bpf_map_lookup_elem(&socks, &key);
+	if (!ss && !is_tcp(child))
+		return;
+	/* a child we saw queued knows its listener: no walk of the fd table */
+	listener = ss && ss->listener ? (struct sock *)ss->listener : file_sock(fd_file(c->fd));
 	e = ev_reserve(ST_EV_ACCEPT, hook_tier[HOOK_ACCEPT]);
 	if (e) {
 		fill_sock(e, child);
@@ -949,7 +955,7 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 			if (!(listen_port_bits[port >> 6] & (1ull << (port & 63))))
 				return 0;
 			l = listener_by_port(port, sk->__sk_common.skc_family,
-					     (__u64)sk->__sk_common.skc_net.net);
+					     (__u64)sk->__sk_common.skc_net.net, NULL);
 			if (!l)
 				return 0;
 			ss = sock_track(sk, -1, ST_SS_CHILD);
@@ -1086,11 +1092,9 @@ static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 	dev = skb->dev;
 	if (dev)
 		net = (__u64)dev->nd_net.net;
-	l = listener_by_port(t.dport, t.family, net);
-	if (!l)
-		return;
-	ls = bpf_map_lookup_elem(&listeners, &l);
-	if (!ls)
+	ls = NULL;
+	l = listener_by_port(t.dport, t.family, net, &ls);
+	if (!l || !ls)
 		return;
 	sk = (struct sock *)l;
 	drops = sk_drops_read(sk);
