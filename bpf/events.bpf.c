@@ -276,7 +276,7 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 
 	if (!(type_mask & (1u << type)))
 		return NULL;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&events, ST_RING_RECORD_SIZE, 0);
 	if (!e) {
 		__u32 zero = 0;
 		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
@@ -285,7 +285,7 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 			*lost += 1;
 		return NULL;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
+	__builtin_memset(e, 0, ST_RING_RECORD_SIZE);
 	e->time_ns = bpf_ktime_get_ns();
 	e->type = type;
 	e->tier = tier;

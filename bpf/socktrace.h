@@ -176,6 +176,10 @@ struct st_event {
  * new_state at the same time. */
 #define ST_XF_CLOSE_STATE 0x2
 
+/* A ring record is an event without its comm, which user space fills in
+ * (the BPF side never knows it better: 16 bytes less per record). */
+#define ST_RING_RECORD_SIZE __builtin_offsetof(struct st_event, comm)
+
 /* TCP states the expansion names (the kernel's values) */
 #define ST_TCP_ESTABLISHED 1
 #define ST_TCP_SYN_RECV 3

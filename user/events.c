@@ -662,11 +662,10 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	struct event_source *s = ctx;
 	struct st_event e;
 
-	if (size < sizeof(e))
+	if (size < ST_RING_RECORD_SIZE)
 		return 0;
-	memcpy(&e, data, sizeof(e));
-	if (!e.comm[0])
-		memcpy(e.comm, s->comm, sizeof(e.comm));
+	memcpy(&e, data, ST_RING_RECORD_SIZE);
+	memcpy(e.comm, s->comm, sizeof(e.comm));
 	if (e.xflags)
 		deliver_compound(s, &e);
 	else

@@ -11,8 +11,10 @@
 # accept_overflow: every hook attached, almost nothing printed).
 # Workloads: churn (connect, close; the server accepts and closes) and echo
 # (10 round trips of 64 bytes per connection through an epoll server). Each
-# round runs without, then with, in a fresh network namespace; the medians of
-# the rounds are reported.
+# round runs without, then with, in a fresh network namespace. The machine is
+# noisy, so the headline ratio is the median of the rounds' own with/without
+# ratios (each pair measured back to back), with the spread beside it.
+# socktrace's own CPU time while the load ran is reported per event.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TB=$ROOT/tests/.output
@@ -46,9 +48,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run WORKLOAD traced(0|1): prints "rate events lost"
+# CPU time (utime + stime, clock ticks) of a process
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# run WORKLOAD traced(0|1): prints "rate events lost socktrace_cpu_seconds"
 run() {
-	local workload=$1 traced=$2 port rate events=0 lost=0 rt=0
+	local workload=$1 traced=$2 port rate events=0 lost=0 rt=0 t0=0 cpu=0
 	[ "$workload" = echo ] && rt=10
 	ip netns del "$NS" 2>/dev/null || true
 	ip netns add "$NS"
@@ -66,11 +71,14 @@ run() {
 		"$SOCKTRACE" -p "$srv" --events "${ST_OUT[@]}" >/dev/null 2>"$tmp/st.err" &
 		st=$!
 		for _ in $(seq 200); do grep -q 'tracing pid' "$tmp/st.err" && break; sleep 0.05; done
+		t0=$(cpu_ticks "$st")
 	fi
 	rate=$(ip netns exec "$NS" "$TB/churn" client -j "$THREADS" -n $rt "$port" "$SECS" |
 		awk '/^RESULT/ { print $7 }')
 	if [ "$traced" = 1 ]; then
 		sleep 0.5 # let the server drain its accept queue while traced
+		cpu=$(awk -v a="$t0" -v b="$(cpu_ticks "$st")" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { print (b - a) / hz }')
 		kill -INT "$st"
 		wait "$st" || true
 		st=
@@ -80,28 +88,32 @@ run() {
 	kill "$srv"
 	wait "$srv" 2>/dev/null || true
 	srv=
-	echo "$rate ${events:-0} ${lost:-0}"
+	echo "$rate ${events:-0} ${lost:-0} $cpu"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 echo "socktrace --events benchmark: $SECS s per run, $ROUNDS rounds, $THREADS client threads, output $OUTPUT"
 echo "kernel $(uname -r), $(nproc) CPUs; tiers: $("$SOCKTRACE" --probe --json | jq -r '[.hooks[].tier] | unique | join(",")')"
-printf '%-8s %12s %12s %8s %12s %8s\n' workload "off conn/s" "on conn/s" ratio "events/s" lost
+printf '%-8s %10s %10s %7s %15s %10s %6s %11s\n' workload "off conn/s" "on conn/s" ratio \
+	"(min..max)" "events/s" lost "us/event"
 for workload in churn echo; do
-	: >"$tmp/off" ; : >"$tmp/on" ; : >"$tmp/evs" ; : >"$tmp/lost"
+	: >"$tmp/off" ; : >"$tmp/on" ; : >"$tmp/evs" ; : >"$tmp/lost" ; : >"$tmp/ratio"
+	: >"$tmp/cpu"
 	for _ in $(seq "$ROUNDS"); do
-		run "$workload" 0 | awk '{ print $1 }' >>"$tmp/off"
-		read -r rate events lost < <(run "$workload" 1)
+		off=$(run "$workload" 0 | awk '{ print $1 }')
+		read -r rate events lost cpu < <(run "$workload" 1)
+		echo "$off" >>"$tmp/off"
 		echo "$rate" >>"$tmp/on"
+		awk -v a="$rate" -v b="$off" 'BEGIN { print b ? a / b : 0 }' >>"$tmp/ratio"
 		echo "$events" | awk -v s="$SECS" '{ printf "%.0f\n", $1 / (s + 0.5) }' >>"$tmp/evs"
 		echo "$lost" >>"$tmp/lost"
+		awk -v c="$cpu" -v e="$events" 'BEGIN { print e ? c * 1e6 / e : 0 }' >>"$tmp/cpu"
 	done
-	off=$(median <"$tmp/off")
-	on=$(median <"$tmp/on")
-	evs=$(median <"$tmp/evs")
 	lost=$(awk '{ s += $1 } END { print s + 0 }' "$tmp/lost")
-	printf '%-8s %12.0f %12.0f %8.3f %12.0f %8d\n' "$workload" "$off" "$on" \
-		"$(awk -v a="$on" -v b="$off" 'BEGIN { print b ? a / b : 0 }')" "$evs" "$lost"
+	printf '%-8s %10.0f %10.0f %7.3f %15s %10.0f %6d %11.2f\n' "$workload" \
+		"$(median <"$tmp/off")" "$(median <"$tmp/on")" "$(median <"$tmp/ratio")" \
+		"($(sort -n "$tmp/ratio" | head -1 | xargs printf '%.3f')..$(sort -n "$tmp/ratio" | tail -1 | xargs printf '%.3f'))" \
+		"$(median <"$tmp/evs")" "$lost" "$(median <"$tmp/cpu")"
 	echo "  rounds off: $(tr '\n' ' ' <"$tmp/off")  on: $(tr '\n' ' ' <"$tmp/on")"
 done
