@@ -270,21 +270,116 @@ static __always_inline void call_put(long nr, __s32 fd, __u64 sk)
 
 /* ---- ring buffer ---- */
 
+/*
+ * Events are staged per CPU and go to the ring STAGE_N at a time: each
+ * ring reservation takes the ring's lock and bounces its producer/consumer
+ * cache lines between CPUs, which cost more than building the events did.
+ * A stage level per nesting depth (process, softirq, hardirq) keeps a
+ * program that interrupts another on the same CPU off its half-built
+ * event. A stage is written out when full, when its oldest event is
+ * STAGE_MAX_AGE_NS old at the next event, and otherwise by flush_stage(),
+ * which user space runs on each CPU with pending events before it reads the
+ * ring (and sorts what it read by time).
+ */
+#define STAGE_N 16
+#define STAGE_LEVELS 3
+#define STAGE_MAX_AGE_NS (2 * 1000 * 1000)
+
+struct stage_level {
+	__u64 first_ns;
+	__u32 n;
+	__u32 pad;
+	__u8 buf[STAGE_N * ST_RING_RECORD_SIZE];
+};
+
+struct stage {
+	__u32 depth; /* levels in use on this CPU */
+	__u32 pad;
+	struct stage_level lv[STAGE_LEVELS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stage);
+} stage SEC(".maps");
+
+/* Per CPU: time of the oldest staged event, 0 when none (read by user
+ * space to know which CPUs need flush_stage()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} stage_oldest SEC(".maps");
+
+static __always_inline void count_lost(__u64 n)
+{
+	__u32 zero = 0;
+	__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+
+	if (lost)
+		*lost += n;
+}
+
+/* Batched wake-ups: a wake-up per write costs the reader a context switch
+ * each; instead wake when enough is waiting or the reader has slept long
+ * enough that the user would notice. */
+static __always_inline __u64 wakeup_flags(__u64 now)
+{
+	__u64 since = now - last_wakeup_ns;
+
+	if (since >= wakeup_interval_ns ||
+	    (since >= WAKEUP_MIN_GAP_NS &&
+	     bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)) {
+		last_wakeup_ns = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void stage_write(struct stage_level *lv, __u64 now)
+{
+	__u32 n = lv->n;
+	__u64 size;
+
+	if (!n)
+		return;
+	size = (__u64)n * ST_RING_RECORD_SIZE;
+	asm volatile("" : "+r"(size)); /* bound the register the call gets */
+	if (size > sizeof(lv->buf))
+		size = sizeof(lv->buf);
+	if (bpf_ringbuf_output(&events, lv->buf, size, wakeup_flags(now)))
+		count_lost(n);
+	lv->n = 0;
+}
+
 static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 {
+	struct stage_level *lv;
 	struct st_event *e;
+	struct stage *st;
+	__u32 zero = 0, d;
 
 	if (!(type_mask & (1u << type)))
 		return NULL;
-	e = bpf_ringbuf_reserve(&events, ST_RING_RECORD_SIZE, 0);
-	if (!e) {
-		__u32 zero = 0;
-		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
-
-		if (lost)
-			*lost += 1;
+	st = bpf_map_lookup_elem(&stage, &zero);
+	if (!st)
+		return NULL;
+	/* Plain per-CPU updates: a program that interrupts this one on the
+	 * same CPU runs to its end and leaves depth as it found it. */
+	d = st->depth;
+	if (d >= STAGE_LEVELS) {
+		count_lost(1);
 		return NULL;
 	}
+	st->depth = d + 1;
+	asm volatile("" ::: "memory"); /* depth taken before the slot is */
+	lv = &st->lv[d];
+	if (lv->n >= STAGE_N) /* not reached: a full stage is written at once */
+		stage_write(lv, bpf_ktime_get_ns());
+	e = (void *)lv->buf + (lv->n & (STAGE_N - 1)) * ST_RING_RECORD_SIZE;
 	__builtin_memset(e, 0, ST_RING_RECORD_SIZE);
 	e->time_ns = bpf_ktime_get_ns();
 	e->type = type;
@@ -297,21 +392,66 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 	return e;
 }
 
-/* Batched wake-ups: a wake-up per event costs the reader a context switch
- * each; instead wake when enough is waiting or the reader has slept long
- * enough that the user would notice. */
+/* The event ev_reserve() returned last on this CPU is complete. */
 static __always_inline void ev_submit(struct st_event *e)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	__u64 now = e->time_ns, since = now - last_wakeup_ns;
+	struct stage_level *lv;
+	struct stage *st;
+	__u32 zero = 0, d;
+	__u64 *oldest;
 
-	if (since >= wakeup_interval_ns ||
-	    (since >= WAKEUP_MIN_GAP_NS &&
-	     bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)) {
-		last_wakeup_ns = now;
-		flags = BPF_RB_FORCE_WAKEUP;
+	st = bpf_map_lookup_elem(&stage, &zero);
+	if (!st)
+		return;
+	d = st->depth - 1;
+	if (d >= STAGE_LEVELS)
+		return;
+	lv = &st->lv[d];
+	if (lv->n++ == 0)
+		lv->first_ns = e->time_ns;
+	if (lv->n >= STAGE_N || e->time_ns - lv->first_ns >= STAGE_MAX_AGE_NS) {
+		stage_write(lv, e->time_ns);
+		/* nothing left staged here: user space need not flush. Cleared
+		 * first: an interrupting program that stages meanwhile sets it
+		 * again (from 0), one that staged before is seen below. */
+		oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
+		if (oldest) {
+			*oldest = 0;
+			asm volatile("" ::: "memory");
+			for (int i = 0; i < STAGE_LEVELS; i++)
+				if (st->lv[i].n)
+					*oldest = st->lv[i].first_ns;
+		}
+	} else {
+		oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
+		if (oldest && !*oldest)
+			*oldest = lv->first_ns;
 	}
-	bpf_ringbuf_submit(e, flags);
+	asm volatile("" ::: "memory");
+	st->depth = d;
+}
+
+/* Run by user space (BPF_PROG_TEST_RUN on one CPU, in an IPI): write out
+ * that CPU's stages. Returns 1 when a program was half-way through an
+ * event there (try again), else 0. */
+SEC("raw_tp")
+int flush_stage(void *ctx)
+{
+	__u64 now = bpf_ktime_get_ns(), *oldest;
+	struct stage *st;
+	__u32 zero = 0;
+
+	st = bpf_map_lookup_elem(&stage, &zero);
+	if (!st)
+		return 0;
+	if (st->depth)
+		return 1;
+	for (int i = 0; i < STAGE_LEVELS; i++)
+		stage_write(&st->lv[i], now);
+	oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
+	if (oldest)
+		*oldest = 0;
+	return 0;
 }
 
 /* ---- kernel objects ---- */

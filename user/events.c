@@ -130,6 +130,12 @@ struct event_source {
 	uint32_t type_mask;
 	int ncpus;
 	uint64_t *lost_percpu;
+	uint64_t *oldest_percpu;
+	/* read from the ring, not delivered yet: the BPF side stages events
+	 * per CPU, so the ring is not in time order */
+	struct st_event *pend, *pend_next;
+	struct pending_key *keys;
+	size_t n_pend, cap_pend;
 	/* valid during one poll */
 	st_event_fn fn;
 	void *fn_ctx;
@@ -487,6 +493,8 @@ static int open_skel(struct event_source *s)
 		if (prog)
 			bpf_program__set_autoload(prog, want);
 	}
+	/* run by user space only (flush_stages()) */
+	bpf_program__set_autoattach(skel->progs.flush_stage, false);
 	/* test hook: a small ring (KiB, a power of two >= the page size) to
 	 * make the lost-event path observable */
 	if (getenv("SOCKTRACE_RING_KB"))
@@ -619,6 +627,12 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 	return 0;
 }
 
+/* What sorting the pending events moves around. */
+struct pending_key {
+	uint64_t time_ns;
+	uint32_t idx; /* ring order, for equal times */
+};
+
 static void deliver(struct event_source *s, const struct st_event *e)
 {
 	/* a compound record's parts may include filtered-out types */
@@ -657,20 +671,96 @@ static void deliver_compound(struct event_source *s, struct st_event *e)
 		deliver(s, &state);
 }
 
+/* A ring record holds one CPU's staged events (bpf/events.bpf.c). */
 static int on_ring_event(void *ctx, void *data, size_t size)
 {
 	struct event_source *s = ctx;
-	struct st_event e;
+	size_t n = size / ST_RING_RECORD_SIZE;
 
-	if (size < ST_RING_RECORD_SIZE)
-		return 0;
-	memcpy(&e, data, ST_RING_RECORD_SIZE);
-	memcpy(e.comm, s->comm, sizeof(e.comm));
-	if (e.xflags)
-		deliver_compound(s, &e);
-	else
-		deliver(s, &e);
+	if (s->n_pend + n > s->cap_pend) {
+		size_t cap = s->cap_pend ? s->cap_pend : 4096;
+		void *p, *q, *k;
+
+		while (cap < s->n_pend + n)
+			cap *= 2;
+		p = realloc(s->pend, cap * sizeof(*s->pend));
+		if (p)
+			s->pend = p;
+		q = realloc(s->pend_next, cap * sizeof(*s->pend_next));
+		if (q)
+			s->pend_next = q;
+		k = realloc(s->keys, cap * sizeof(*s->keys));
+		if (k)
+			s->keys = k;
+		if (!p || !q || !k)
+			return -ENOMEM;
+		s->cap_pend = cap;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct st_event *e = &s->pend[s->n_pend++];
+
+		memcpy(e, (char *)data + i * ST_RING_RECORD_SIZE, ST_RING_RECORD_SIZE);
+		memcpy(e->comm, s->comm, sizeof(e->comm));
+	}
 	return 0;
+}
+
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pending_key *x = a, *y = b;
+
+	if (x->time_ns != y->time_ns)
+		return x->time_ns < y->time_ns ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Delivers, in time order, what was read with a time up to `until`; the
+ * rest stays pending, in time order. */
+static void deliver_pending(struct event_source *s, uint64_t until)
+{
+	size_t i, kept = 0;
+	struct st_event *swap;
+
+	for (i = 0; i < s->n_pend; i++)
+		s->keys[i] = (struct pending_key){ s->pend[i].time_ns, (uint32_t)i };
+	qsort(s->keys, s->n_pend, sizeof(*s->keys), pending_cmp);
+	for (i = 0; i < s->n_pend && s->keys[i].time_ns <= until; i++) {
+		struct st_event *e = &s->pend[s->keys[i].idx];
+
+		if (e->xflags)
+			deliver_compound(s, e);
+		else
+			deliver(s, e);
+	}
+	for (; i < s->n_pend; i++)
+		s->pend_next[kept++] = s->pend[s->keys[i].idx];
+	swap = s->pend;
+	s->pend = s->pend_next;
+	s->pend_next = swap;
+	s->n_pend = kept;
+}
+
+/* Has each CPU with staged events (all: every CPU) write them to the ring. */
+static void flush_stages(struct event_source *s, int all)
+{
+	int prog = bpf_program__fd(s->skel->progs.flush_stage);
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stage_oldest), &zero,
+				s->oldest_percpu))
+		all = 1;
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		if (!all && !s->oldest_percpu[cpu])
+			continue;
+		/* 1: a program was half-way through an event there */
+		for (int try = 0; try < 8; try++) {
+			LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
+				    .cpu = cpu);
+
+			if (bpf_prog_test_run_opts(prog, &opts) || opts.retval == 0)
+				break;
+		}
+	}
 }
 
 int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode)
@@ -719,7 +809,8 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 		goto fail;
 	}
 	s->lost_percpu = calloc(s->ncpus, sizeof(uint64_t));
-	if (!s->lost_percpu) {
+	s->oldest_percpu = calloc(s->ncpus, sizeof(uint64_t));
+	if (!s->lost_percpu || !s->oldest_percpu) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -768,19 +859,25 @@ static uint64_t read_lost(struct event_source *s)
 	return sum;
 }
 
-int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx)
+static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx,
+		       int all)
 {
-	uint64_t lost;
+	uint64_t lost, until;
 	int err;
 
 	s->fn = fn;
 	s->fn_ctx = ctx;
 	s->polled = 0;
 	/* Wake-ups are batched in BPF: the wait may time out with events
-	 * waiting, so always drain after it. */
+	 * waiting, so always drain after it. Every event up to `until` is in
+	 * the ring once the stages are flushed; later ones may still sit in
+	 * another CPU's stage, so they wait for the next poll. */
 	err = ring_buffer__poll(s->rb, timeout_ms);
+	until = st_now_ns();
+	flush_stages(s, all);
 	if (err >= 0 || err == -EINTR)
 		err = ring_buffer__consume(s->rb);
+	deliver_pending(s, all ? UINT64_MAX : until);
 	lost = read_lost(s);
 	if (lost > s->lost) {
 		struct st_event e = { .type = ST_EV_LOST, .pid = s->pid, .fd = -1, .epfd = -1 };
@@ -797,6 +894,16 @@ int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, v
 	if (err < 0 && err != -EINTR)
 		return err;
 	return s->polled;
+}
+
+int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx)
+{
+	return poll_events(s, timeout_ms, fn, ctx, 0);
+}
+
+int event_source__drain(struct event_source *s, st_event_fn fn, void *ctx)
+{
+	return poll_events(s, 0, fn, ctx, 1);
 }
 
 int event_source__fd(const struct event_source *s)
@@ -831,5 +938,9 @@ void event_source__close(struct event_source *s)
 	/* destroys every link, then the programs and maps */
 	events_bpf__destroy(s->skel);
 	free(s->lost_percpu);
+	free(s->oldest_percpu);
+	free(s->pend);
+	free(s->pend_next);
+	free(s->keys);
 	free(s);
 }

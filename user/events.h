@@ -43,10 +43,14 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
  * (in BPF, so filtered events cost no ring space); default: all. ST_EV_LOST
  * is always reported. Returns 0 or -errno. */
 int event_source__set_filter(struct event_source *s, uint32_t type_mask);
-/* Waits up to timeout_ms (0: no wait) and calls fn for each event, in ring
+/* Waits up to timeout_ms (0: no wait) and calls fn for each event, in time
  * order. Events the BPF side could not reserve come through as ST_EV_LOST
  * events (count = how many). Returns the number of events or -errno. */
 int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx);
+/* The last poll before closing: delivers everything there is, including
+ * events newer than the poll that event_source__poll() would keep back for
+ * the next one (to deliver in time order across CPUs). */
+int event_source__drain(struct event_source *s, st_event_fn fn, void *ctx);
 /* An fd that becomes readable when events are waiting (for poll()/select()).
  * Wake-ups are batched (ring over a threshold, or 20 ms since the last one),
  * so also call event_source__poll() on your own tick (<= 100 ms). */

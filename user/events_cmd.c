@@ -122,7 +122,7 @@ int events_cmd(const struct st_env *env)
 	if (st_exiting)
 		why = st_exiting == SIGTERM ? "SIGTERM" : st_exiting == SIGINT ? "SIGINT" : "signal";
 	/* what is already in the ring */
-	event_source__poll(src, 0, on_event, &out);
+	event_source__drain(src, on_event, &out);
 	print_summary(&out, src, env->pid, why);
 	if (fflush(out.f) || ferror(out.f))
 		ret = ST_EXIT_FAIL;

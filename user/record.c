@@ -208,7 +208,7 @@ int record_cmd(const struct st_env *env)
 	}
 	/* What the ring buffer still holds, then the final state. */
 	if (!rec.err)
-		event_source__poll(src, 0, on_event, &rec);
+		event_source__drain(src, on_event, &rec);
 	if (!rec.err && !target_gone)
 		record_snapshot(&rec, taker, 0);
 	if (!rec.err)
