@@ -342,15 +342,15 @@ static __always_inline __u64 wakeup_flags(__u64 now)
 static __always_inline void stage_write(struct stage_level *lv, __u64 now)
 {
 	__u32 n = lv->n;
-	__u64 size;
+	__u64 flags;
 
 	if (!n)
 		return;
-	size = (__u64)n * ST_RING_RECORD_SIZE;
-	asm volatile("" : "+r"(size)); /* bound the register the call gets */
-	if (size > sizeof(lv->buf))
-		size = sizeof(lv->buf);
-	if (bpf_ringbuf_output(&events, lv->buf, size, wakeup_flags(now)))
+	/* no helper call between the bound and the use: older verifiers
+	 * lose a bound through the stack */
+	flags = wakeup_flags(now);
+	n = ((n - 1) & (STAGE_N - 1)) + 1; /* 1..STAGE_N, as the verifier sees it */
+	if (bpf_ringbuf_output(&events, lv->buf, n * ST_RING_RECORD_SIZE, flags))
 		count_lost(n);
 	lv->n = 0;
 }
