@@ -740,18 +740,35 @@ static void deliver_pending(struct event_source *s, uint64_t until)
 	s->n_pend = kept;
 }
 
-/* Has each CPU with staged events (all: every CPU) write them to the ring. */
-static void flush_stages(struct event_source *s, int all)
+/* How old a CPU's staged events get before user space has that CPU write
+ * them out (a busy CPU writes its own within 2 ms; an IPI costs more than a
+ * few events on a VM). */
+#define STAGE_FLUSH_AGE_NS (10 * 1000 * 1000ull)
+/* Longer than any program takes from an event's time to its staging. */
+#define STAGE_SLACK_NS (1000 * 1000ull)
+
+/* Has each CPU with old staged events (all: every CPU) write them to the
+ * ring. Returns the time up to which every event is in the ring: events
+ * after it may still sit in some CPU's stage. */
+static uint64_t flush_stages(struct event_source *s, uint64_t now, int all)
 {
 	int prog = bpf_program__fd(s->skel->progs.flush_stage);
+	uint64_t until = now - STAGE_SLACK_NS;
 	uint32_t zero = 0;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stage_oldest), &zero,
 				s->oldest_percpu))
 		all = 1;
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
-		if (!all && !s->oldest_percpu[cpu])
+		uint64_t oldest = all ? 0 : s->oldest_percpu[cpu];
+
+		if (!all && !oldest)
 			continue;
+		if (!all && now - oldest < STAGE_FLUSH_AGE_NS) {
+			if (oldest - 1 < until)
+				until = oldest - 1;
+			continue;
+		}
 		/* 1: a program was half-way through an event there */
 		for (int try = 0; try < 8; try++) {
 			LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
@@ -761,6 +778,7 @@ static void flush_stages(struct event_source *s, int all)
 				break;
 		}
 	}
+	return all ? UINT64_MAX : until;
 }
 
 int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode)
@@ -870,14 +888,13 @@ static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, v
 	s->polled = 0;
 	/* Wake-ups are batched in BPF: the wait may time out with events
 	 * waiting, so always drain after it. Every event up to `until` is in
-	 * the ring once the stages are flushed; later ones may still sit in
-	 * another CPU's stage, so they wait for the next poll. */
+	 * the ring then; later ones may still sit in some CPU's stage, so
+	 * they wait for a later poll, to go out in time order. */
 	err = ring_buffer__poll(s->rb, timeout_ms);
-	until = st_now_ns();
-	flush_stages(s, all);
+	until = flush_stages(s, st_now_ns(), all);
 	if (err >= 0 || err == -EINTR)
 		err = ring_buffer__consume(s->rb);
-	deliver_pending(s, all ? UINT64_MAX : until);
+	deliver_pending(s, until);
 	lost = read_lost(s);
 	if (lost > s->lost) {
 		struct st_event e = { .type = ST_EV_LOST, .pid = s->pid, .fd = -1, .epfd = -1 };
