@@ -651,6 +651,36 @@ static __always_inline struct st_sock_state *sock_track(struct sock *sk, __s32 f
 	return bpf_map_lookup_elem(&socks, &key);
 }
 
+static __always_inline void sock_untrack(__u64 key);
+
+/* The socks entry of a BTF-typed socket, if it is ours; a seeded entry is
+ * checked against the socket at its first sighting (see ST_SS_SEEDED). */
+static __always_inline struct st_sock_state *sock_lookup_btf(struct sock *sk, __u64 *key)
+{
+	struct sock_common *skc = &sk->__sk_common;
+	struct st_sock_state *ss;
+	__u32 daddr[4] = {};
+	int v6;
+
+	if (!sock_maybe_ours(key))
+		return NULL;
+	ss = bpf_map_lookup_elem(&socks, key);
+	if (!ss || !(ss->flags & ST_SS_SEEDED))
+		return ss;
+	v6 = skc->skc_family == AF_INET6;
+	if (v6)
+		__builtin_memcpy(daddr, &skc->skc_v6_daddr, 16);
+	else
+		daddr[0] = skc->skc_daddr;
+	if (ss->seed_sport != skc->skc_num || ss->seed_dport != bpf_ntohs(skc->skc_dport) ||
+	    ss->seed_daddr != st_addr_fold(daddr, v6)) {
+		sock_untrack(*key);
+		return NULL;
+	}
+	ss->flags &= ~ST_SS_SEEDED;
+	return ss;
+}
+
 static __always_inline void sock_untrack(__u64 key)
 {
 	if (!bpf_map_delete_elem(&socks, &key))
@@ -1075,7 +1105,7 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	/* connect() of another process, the most common miss */
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && !is_target())
 		return 0;
-	ss = sock_maybe_ours(&key) ? bpf_map_lookup_elem(&socks, &key) : NULL;
+	ss = sock_lookup_btf(sk, &key);
 	if (!ss) {
 		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 			/* connect(), in the caller's context: the tracepoint
@@ -1345,7 +1375,7 @@ int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 	if (sk->__sk_common.skc_state == TCP_LISTEN)
 		ours = bpf_map_lookup_elem(&listeners, &key);
 	else
-		ours = sock_maybe_ours(&key) ? bpf_map_lookup_elem(&socks, &key) : NULL;
+		ours = sock_lookup_btf(sk, &key);
 	if (!ours)
 		return 0;
 	epoll_wakeups(sk, EPOLLIN | EPOLLRDNORM, ST_TIER_TRACEPOINT);

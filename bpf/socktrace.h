@@ -199,6 +199,10 @@ struct st_listener_state {
 #define ST_SS_CHILD 0x1		  /* created from one of our listeners */
 #define ST_SS_CONNECT_EMITTED 0x2 /* `connect` already sent */
 #define ST_SS_ACCEPTED 0x4
+/* Seeded by user space from a snapshot and not seen since: the socket may
+ * have closed before the seed landed and its memory gone to another
+ * socket, so its first sighting checks the seed_* identity. */
+#define ST_SS_SEEDED 0x8
 
 struct st_sock_state {
 	__u64 connect_ns; /* connect() started */
@@ -208,8 +212,19 @@ struct st_sock_state {
 	__s32 fd;
 	__u32 flags;      /* ST_SS_* */
 	__u8 clone_old;   /* ... its old state (the listener's, LISTEN) */
-	__u8 pad[7];
+	__u8 pad;
+	__u16 seed_sport; /* ST_SS_SEEDED: local port, */
+	__u32 seed_daddr; /* remote address (st_addr_fold()) */
+	__u16 seed_dport; /* and remote port */
+	__u16 pad2[3];
 };
+
+/* A remote address in 32 bits, for ST_SS_SEEDED checks: IPv4's own, the
+ * XOR of IPv6's four words. */
+static inline __u32 st_addr_fold(const __u32 a[4], int v6)
+{
+	return v6 ? a[0] ^ a[1] ^ a[2] ^ a[3] : a[0];
+}
 
 /*
  * A counting filter in front of `socks`, for the hooks every TCP socket of

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/bpf.h>
@@ -608,7 +609,14 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 		const struct st_fd *f = &snap.fds[i];
 
 		if ((f->kind == ST_FD_TCP || f->kind == ST_FD_TCP6) && f->state != 10 /* LISTEN */) {
-			struct st_sock_state ss = { .fd = f->fd, .flags = ST_SS_ACCEPTED };
+			struct st_sock_state ss = { .fd = f->fd,
+						    .flags = ST_SS_ACCEPTED | ST_SS_SEEDED,
+						    .seed_sport = f->local.port,
+						    .seed_dport = f->remote.port };
+			uint32_t daddr[4];
+
+			memcpy(daddr, f->remote.addr, sizeof(daddr));
+			ss.seed_daddr = st_addr_fold(daddr, f->family == AF_INET6);
 
 			uint32_t slot = st_sock_filter_slot(f->obj_id) & (ST_SOCK_FILTER_SLOTS - 1);
 
