@@ -182,11 +182,12 @@ check_match "lost count in the exit line" "; $lost_summary lost\$" "$(tail -1 "$
 # into the server's: it never connects, and nothing may be lost.
 # full speed: no accept-queue overflow stalls, TIME_WAIT ports reused
 in_ns sh -c 'echo 65535 >/proc/sys/net/core/somaxconn; echo 1 >/proc/sys/net/ipv4/tcp_tw_reuse'
-bg in_ns "$TB/churn" server -t 60 >"$TMP/churn.out"
+# (the load runs until killed: under emulation each attach takes seconds)
+bg ip netns exec "$NS" "$TB/churn" server -t 600 >"$TMP/churn.out"
 CHURN_SRV=$BG_PID
 if wait_for 10 grep -q SERVER "$TMP/churn.out"; then
 	read -r _ churn_pid churn_port <"$TMP/churn.out"
-	bg in_ns "$TB/churn" client -j 2 "$churn_port" 10
+	bg ip netns exec "$NS" "$TB/churn" client -j 2 "$churn_port" 600
 	CHURN_CLI=$BG_PID
 	sleep 1
 	connects=0 accepts=0 lost=0
