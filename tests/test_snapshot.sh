@@ -52,7 +52,15 @@ check_eq "listener family" "$(jq -r .family <<<"$l")" "ipv4"
 check_eq "accept_queue == ss Recv-Q" "$(jq -r .accept_queue <<<"$l")" "${ss_line% *}"
 check_eq "accept_max == ss Send-Q" "$(jq -r .accept_max <<<"$l")" "${ss_line#* }"
 check_eq "accept_max is the backlog" "$(jq -r .accept_max <<<"$l")" 4
-check_eq "drops == nstat TcpExtListenDrops" "$(jq -r .drops <<<"$l")" "$after"
+# drops is the listener's sk_drops: a dropped SYN adds 1 to it and to
+# TcpExtListenDrops, a dropped final ACK (a slow machine lets a few
+# handshakes finish into the full queue) 2 and 1
+drops=$(jq -r .drops <<<"$l")
+if [ "$drops" -ge "$after" ] && [ "$drops" -le $((2 * after)) ]; then
+	pass "drops between nstat TcpExtListenDrops and twice that ($drops, $after)"
+else
+	fail "drops between nstat TcpExtListenDrops and twice that" "drops $drops, ListenDrops $after"
+fi
 [ "${after:-0}" -gt 0 ] && pass "overflow happened (drops $after)" || fail "overflow happened" "no drops"
 check_eq "fd table has the listener" \
 	"$(jq -r ".fds[] | select(.fd == $lfd) | .type + \" \" + .state" <<<"$json")" "tcp LISTEN"
