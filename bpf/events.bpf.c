@@ -651,7 +651,11 @@ static __always_inline struct st_sock_state *sock_track(struct sock *sk, __s32 f
 	return bpf_map_lookup_elem(&socks, &key);
 }
 
-static __always_inline void sock_untrack(__u64 key);
+static __always_inline void sock_untrack(__u64 key)
+{
+	if (!bpf_map_delete_elem(&socks, &key))
+		__sync_fetch_and_add(&sock_filter[sock_slot(&key)], -1);
+}
 
 /* The socks entry of a BTF-typed socket, if it is ours; a seeded entry is
  * checked against the socket at its first sighting (see ST_SS_SEEDED). */
@@ -681,11 +685,6 @@ static __always_inline struct st_sock_state *sock_lookup_btf(struct sock *sk, __
 	return ss;
 }
 
-static __always_inline void sock_untrack(__u64 key)
-{
-	if (!bpf_map_delete_elem(&socks, &key))
-		__sync_fetch_and_add(&sock_filter[sock_slot(&key)], -1);
-}
 
 /* ---- event builders shared by the tiers ---- */
 
