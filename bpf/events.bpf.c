@@ -203,6 +203,25 @@ struct {
 #define KP_CPU_SYN_RECV_SOCK 0
 #define KP_CPU_HASHDANCE 1
 
+/*
+ * Is this program running on the current task's stack, i.e. in process
+ * context? x86-64 runs softirqs (from an interrupt's exit or from
+ * local_bh_enable()) and interrupts on the CPU's own IRQ stack; softirqs
+ * run by ksoftirqd use its task stack, but nothing nests into those. (The
+ * preempt count would tell more directly, but reading a per-CPU variable
+ * needs CONFIG_KALLSYMS_ALL, which not every kernel has.)
+ */
+#define ST_THREAD_SIZE (16 << 10) /* x86-64's (32 KiB with KASAN: still inside) */
+
+static __always_inline int on_task_stack(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 base = (__u64)t->stack, sp;
+
+	asm volatile("%0 = r10" : "=r"(sp));
+	return sp - base <= ST_THREAD_SIZE;
+}
+
 static __always_inline int is_target(void)
 {
 	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
@@ -657,6 +676,20 @@ static __always_inline void sock_untrack(__u64 key)
 		__sync_fetch_and_add(&sock_filter[sock_slot(&key)], -1);
 }
 
+/*
+ * Where a socket's life starts, an entry at its address can only be left
+ * from an earlier socket there: the kernel skips a tracepoint program that
+ * interrupts itself on one CPU (a softirq during a run in process context;
+ * counted as the program's recursion_misses, which user space reports as
+ * lost), so a CLOSE can go unseen. Forgetting it there keeps another
+ * process's socket from passing for ours.
+ */
+static __always_inline void sock_forget(__u64 key)
+{
+	if (sock_maybe_ours(&key))
+		sock_untrack(key);
+}
+
 /* The socks entry of a BTF-typed socket, if it is ours; a seeded entry is
  * checked against the socket at its first sighting (see ST_SS_SEEDED). */
 static __always_inline struct st_sock_state *sock_lookup_btf(struct sock *sk, __u64 *key)
@@ -1068,8 +1101,7 @@ static __always_inline void child_queued_states(struct sock *sk, struct st_sock_
 	ev_submit(e);
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
+static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 {
 	struct st_listener_state *ls;
 	struct st_sock_state *ss;
@@ -1079,8 +1111,15 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	if (!is_tcp_btf(sk))
 		return 0;
 	if (newstate == TCP_LISTEN) {
-		if (!is_target())
+		if (!is_target()) {
+			/* a listener's life starts here: an entry at this
+			 * address is an earlier socket's, whose close the
+			 * kernel skipped (see sock_forget()) */
+			ls = bpf_map_lookup_elem(&listeners, &key);
+			if (ls)
+				listener_del(sk, ls);
 			return 0;
+		}
 		listener_add(sk, syscall_fd(NR_listen));
 		ls = bpf_map_lookup_elem(&listeners, &key);
 		emit_state(sk, ls ? ls->fd : -1, oldstate, newstate, 0);
@@ -1102,9 +1141,20 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	}
 
 	/* connect() of another process, the most common miss */
-	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && !is_target())
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && !is_target()) {
+		sock_forget(key);
 		return 0;
-	ss = sock_lookup_btf(sk, &key);
+	}
+	/* where a socket's life starts (a child's clone, or connect() on the
+	 * tracepoint tier) it is decided afresh whether it is ours */
+	if ((oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) ||
+	    (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT &&
+	     tier_is(HOOK_CONNECT, ST_TIER_TRACEPOINT))) {
+		sock_forget(key);
+		ss = NULL;
+	} else {
+		ss = sock_lookup_btf(sk, &key);
+	}
 	if (!ss) {
 		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 			/* connect(), in the caller's context: the tracepoint
@@ -1181,6 +1231,62 @@ out:
 	if (newstate == TCP_CLOSE)
 		sock_untrack(key);
 	return 0;
+}
+
+/*
+ * The kernel skips a tracepoint program that interrupts itself on one CPU
+ * (counted as its recursion_misses): a state change in a softirq (a
+ * child's clone, a handshake's end, a FIN) during a run in process context
+ * would be lost, and a lost CLOSE would leave its socket's entry behind. So
+ * a second program follows the first, and does the work the first did not
+ * do for that change: tp_set_state leaves a token per context, which
+ * tp_set_state_again finds. The two never run at once in one context, so a
+ * change is lost only when both are skipped, and user space counts those
+ * (tp_set_state's misses less state_recovered) as lost.
+ */
+struct state_change {
+	__u64 sk;
+	__u32 states; /* old << 8 | new */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2); /* 0: process context, 1: softirq */
+	__type(key, __u32);
+	__type(value, struct state_change);
+} state_seen SEC(".maps");
+
+/* state changes tp_set_state_again did because tp_set_state was skipped */
+__u64 state_recovered = 0;
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 where = !on_task_stack();
+	struct state_change *seen = bpf_map_lookup_elem(&state_seen, &where);
+
+	if (seen) {
+		seen->sk = (__u64)sk;
+		seen->states = oldstate << 8 | newstate;
+	}
+	return set_state(sk, oldstate, newstate);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_set_state_again, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 where = !on_task_stack();
+	struct state_change *seen = bpf_map_lookup_elem(&state_seen, &where);
+
+	if (!seen)
+		return 0;
+	if (seen->sk == (__u64)sk && seen->states == (oldstate << 8 | newstate)) {
+		seen->sk = 0;
+		return 0;
+	}
+	__sync_fetch_and_add(&state_recovered, 1);
+	return set_state(sk, oldstate, newstate);
 }
 
 /*
@@ -1390,7 +1496,7 @@ static __always_inline void connect_enter(struct sock *sk)
 
 	if (!is_target())
 		return;
-	sock_untrack(key); /* a reused socket starts afresh */
+	sock_forget(key); /* a reused socket starts afresh */
 	ss = sock_track(sk, syscall_fd(NR_connect), 0);
 	if (ss)
 		ss->connect_ns = bpf_ktime_get_ns();
@@ -1524,6 +1630,7 @@ static __always_inline void hashdance_exit(struct sock *sk, struct sock *child, 
 		return;
 	if (!bpf_map_lookup_elem(&listeners, &key))
 		return;
+	/* tp_set_state tracked it already, at its clone (a fresh entry) */
 	ss = sock_track(child, -1, ST_SS_CHILD);
 	if (ss) {
 		ss->listener = key;

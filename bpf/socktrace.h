@@ -127,6 +127,13 @@ enum st_event_type {
 	ST_EV_TYPE_COUNT,
 };
 
+/* Why a `lost` event's events were lost (its old_state). */
+enum st_lost_reason {
+	ST_LOST_RING = 0,    /* the ring buffer was full */
+	ST_LOST_SKIPPED = 1, /* the kernel skipped hook runs (recursion on a
+			      * CPU): each may have been an event */
+};
+
 /* Which tier produced an event or attached a hook. */
 enum st_tier {
 	ST_TIER_NONE = 0,
@@ -152,7 +159,8 @@ struct st_event {
 	__u32 queue_len;  /* accept/SYN queue depth at the event */
 	__u32 queue_max;
 	__s32 err;        /* connect/accept result, 0 ok */
-	__u32 count;      /* lost: events dropped; epoll_wait_done: returned */
+	__u32 count;      /* lost: events dropped (old_state: enum st_lost_reason);
+			   * epoll_wait_done: returned */
 	__s32 epfd;
 	__u32 events;     /* epoll event mask */
 	__u8 old_state;

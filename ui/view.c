@@ -396,7 +396,8 @@ char *st_event_row(char *buf, size_t len, const struct st_event *e, uint64_t bas
 			     st_tcp_state_name(e->new_state));
 		break;
 	case ST_EV_LOST:
-		o = snprintf(extra, sizeof(extra), "%u events lost", e->count);
+		o = snprintf(extra, sizeof(extra), "%u events lost (%s)", e->count,
+			     e->old_state == ST_LOST_SKIPPED ? "hook runs skipped" : "ring full");
 		break;
 	default:
 		break;

@@ -77,6 +77,7 @@ struct prog_def {
 static const struct prog_def prog_defs[] = {
 	{ "tp_sys_exit", ST_TIER_TRACEPOINT, 0, "sys_exit" },
 	{ "tp_set_state", ST_TIER_TRACEPOINT, 0, "inet_sock_set_state" },
+	{ "tp_set_state_again", ST_TIER_TRACEPOINT, 0, "inet_sock_set_state" },
 	{ "tp_synack_retrans", ST_TIER_TRACEPOINT, 0, "tcp_retransmit_synack" },
 	{ "tp_consume_skb", ST_TIER_TRACEPOINT, H(SYN_QUEUE) | H(ACCEPT_QUEUE), "consume_skb" },
 	{ "tp_kfree_skb", ST_TIER_TRACEPOINT, H(SYN_QUEUE) | H(ACCEPT_QUEUE), "kfree_skb" },
@@ -127,7 +128,12 @@ struct event_source {
 	char comm[ST_COMM_LEN];
 	struct st_hook_status hooks[ST_HOOK_COUNT];
 	uint64_t delivered;
-	uint64_t lost;
+	uint64_t lost;    /* ring full */
+	uint64_t skipped; /* hook runs the kernel skipped (see read_skipped()) */
+	uint64_t skipped_read_ns;
+	int prog_fds[N_PROGS];
+	int n_prog_fds;
+	int state_first_fd;
 	uint32_t type_mask;
 	int ncpus;
 	uint64_t *lost_percpu;
@@ -509,6 +515,18 @@ static int open_skel(struct event_source *s)
 		return err;
 	}
 	s->skel = skel;
+	/* whose recursion misses are lost events (read_skipped()) */
+	s->n_prog_fds = 0;
+	s->state_first_fd = bpf_program__fd(skel->progs.tp_set_state);
+	for (i = 0; i < N_PROGS; i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(skel->obj, prog_defs[i].prog);
+
+		/* tp_set_state_again's misses are changes tp_set_state did */
+		if (prog && bpf_program__fd(prog) >= 0 &&
+		    prog != skel->progs.tp_set_state_again)
+			s->prog_fds[s->n_prog_fds++] = bpf_program__fd(prog);
+	}
 	return 0;
 }
 
@@ -885,6 +903,50 @@ static uint64_t read_lost(struct event_source *s)
 	return sum;
 }
 
+/*
+ * Hook runs the kernel skipped: it does not run a tracing program that
+ * interrupts itself on one CPU (a softirq during a run in process context),
+ * and counts each as one of the program's recursion_misses. Each may have
+ * been an event of ours, or an end of a socket's life (so every one
+ * counts). inet_sock_set_state has a second program that redoes what the
+ * first missed (see tp_set_state_again): only what both missed counts.
+ */
+static uint64_t read_skipped(struct event_source *s)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < s->n_prog_fds; i++) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		uint64_t m;
+
+		if (bpf_obj_get_info_by_fd(s->prog_fds[i], &info, &len))
+			continue;
+		m = info.recursion_misses;
+		if (s->prog_fds[i] == s->state_first_fd) {
+			uint64_t redone = __atomic_load_n(&s->skel->bss->state_recovered,
+							  __ATOMIC_RELAXED);
+
+			m = m > redone ? m - redone : 0;
+		}
+		sum += m;
+	}
+	return sum > s->skipped ? sum : s->skipped;
+}
+
+static void report_lost(struct event_source *s, uint64_t n, enum st_lost_reason why)
+{
+	struct st_event e = { .type = ST_EV_LOST, .pid = s->pid, .fd = -1, .epfd = -1 };
+
+	e.time_ns = st_now_ns();
+	e.count = (uint32_t)(n > UINT32_MAX ? UINT32_MAX : n);
+	e.old_state = why;
+	memcpy(e.comm, s->comm, sizeof(e.comm));
+	s->polled++;
+	if (s->fn)
+		s->fn(&e, s->fn_ctx);
+}
+
 static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx,
 		       int all)
 {
@@ -905,15 +967,18 @@ static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, v
 	deliver_pending(s, until);
 	lost = read_lost(s);
 	if (lost > s->lost) {
-		struct st_event e = { .type = ST_EV_LOST, .pid = s->pid, .fd = -1, .epfd = -1 };
-
-		e.time_ns = st_now_ns();
-		e.count = (uint32_t)(lost - s->lost > UINT32_MAX ? UINT32_MAX : lost - s->lost);
-		memcpy(e.comm, s->comm, sizeof(e.comm));
+		report_lost(s, lost - s->lost, ST_LOST_RING);
 		s->lost = lost;
-		s->polled++;
-		if (fn)
-			fn(&e, ctx);
+	}
+	/* a system call per program: ten times a second is enough */
+	if (all || st_now_ns() - s->skipped_read_ns >= 100 * 1000 * 1000) {
+		uint64_t skipped = read_skipped(s);
+
+		s->skipped_read_ns = st_now_ns();
+		if (skipped > s->skipped) {
+			report_lost(s, skipped - s->skipped, ST_LOST_SKIPPED);
+			s->skipped = skipped;
+		}
 	}
 	s->fn = NULL;
 	if (err < 0 && err != -EINTR)
@@ -938,7 +1003,12 @@ int event_source__fd(const struct event_source *s)
 
 uint64_t event_source__lost(const struct event_source *s)
 {
-	return s ? s->lost : 0;
+	return s ? s->lost + s->skipped : 0;
+}
+
+uint64_t event_source__skipped(const struct event_source *s)
+{
+	return s ? s->skipped : 0;
 }
 
 uint64_t event_source__delivered(const struct event_source *s)

@@ -44,8 +44,9 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
  * is always reported. Returns 0 or -errno. */
 int event_source__set_filter(struct event_source *s, uint32_t type_mask);
 /* Waits up to timeout_ms (0: no wait) and calls fn for each event, in time
- * order. Events the BPF side could not reserve come through as ST_EV_LOST
- * events (count = how many). Returns the number of events or -errno. */
+ * order. Events the BPF side could not reserve, and hook runs the kernel
+ * skipped, come through as ST_EV_LOST events (count = how many, old_state =
+ * enum st_lost_reason). Returns the number of events or -errno. */
 int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx);
 /* The last poll before closing: delivers everything there is, including
  * events newer than the poll that event_source__poll() would keep back for
@@ -55,8 +56,11 @@ int event_source__drain(struct event_source *s, st_event_fn fn, void *ctx);
  * Wake-ups are batched (ring over a threshold, or 20 ms since the last one),
  * so also call event_source__poll() on your own tick (<= 100 ms). */
 int event_source__fd(const struct event_source *s);
-/* Total events lost so far (reported by the BPF side). */
+/* Total events lost so far: events the ring could not take, and hook runs
+ * the kernel skipped (each counted as an event lost). */
 uint64_t event_source__lost(const struct event_source *s);
+/* Of those, the hook runs the kernel skipped. */
+uint64_t event_source__skipped(const struct event_source *s);
 /* Total events delivered so far. */
 uint64_t event_source__delivered(const struct event_source *s);
 /* Per-hook tier, ST_HOOK_COUNT entries. */

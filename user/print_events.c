@@ -438,7 +438,10 @@ void st_print_event_text(FILE *f, const struct st_event *e)
 	case ST_EV_LOST:
 		*p++ = ' ';
 		p = put_u64(p, e->count);
-		p = put_lit(p, " events lost (ring buffer full)\n");
+		if (e->old_state == ST_LOST_SKIPPED)
+			p = put_lit(p, " hook runs skipped by the kernel (recursion): events lost\n");
+		else
+			p = put_lit(p, " events lost (ring buffer full)\n");
 		fwrite_unlocked(line, 1, p - line, f);
 		return;
 	case ST_EV_EP_WAKEUP:
@@ -643,7 +646,10 @@ void st_print_event_json(FILE *f, const struct st_event *e)
 	if (e->type == ST_EV_LOST) {
 		p = put_key(p, "count");
 		p = put_u64(p, e->count);
-		p = put_lit(p, "}\n");
+		if (e->old_state == ST_LOST_SKIPPED)
+			p = put_lit(p, ",\"reason\":\"hook_skipped\"}\n");
+		else
+			p = put_lit(p, ",\"reason\":\"ring_full\"}\n");
 		fwrite_unlocked(line, 1, p - line, f);
 		return;
 	}

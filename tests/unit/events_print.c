@@ -117,7 +117,7 @@ static void test_fields(void)
 
 	e = make(ST_EV_LOST);
 	e.count = 7;
-	ASSERT_TRUE(strstr(print_one(&e, 1), "\"count\":7}") != NULL, "lost count");
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"count\":7,") != NULL, "lost count");
 
 	e = make(ST_EV_STATE);
 	e.old_state = 1;
@@ -213,10 +213,20 @@ static void test_exact_lines(void)
 	e = make(ST_EV_LOST);
 	e.count = 7;
 	ASSERT_STREQ(print_one(&e, 1),
-		     "{\"type\":\"lost\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\",\"count\":7}\n",
+		     "{\"type\":\"lost\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\",\"count\":7,"
+		     "\"reason\":\"ring_full\"}\n",
 		     "lost json");
 	ASSERT_STREQ(print_one(&e, 0), "1234.567890 lost            42/srv 7 events lost (ring buffer full)\n",
 		     "lost text");
+	e.old_state = ST_LOST_SKIPPED;
+	ASSERT_STREQ(print_one(&e, 1),
+		     "{\"type\":\"lost\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\",\"count\":7,"
+		     "\"reason\":\"hook_skipped\"}\n",
+		     "lost json, skipped hook runs");
+	ASSERT_STREQ(print_one(&e, 0),
+		     "1234.567890 lost            42/srv 7 hook runs skipped by the kernel (recursion): "
+		     "events lost\n",
+		     "lost text, skipped hook runs");
 
 	/* out-of-range state and tier */
 	e = make(ST_EV_STATE);
