@@ -218,8 +218,10 @@ static __always_inline int on_task_stack(void)
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 base = (__u64)t->stack, sp;
 
-	asm volatile("%0 = r10" : "=r"(sp));
-	return sp - base <= ST_THREAD_SIZE;
+	/* the frame pointer's low half as a plain number (see sock_slot()):
+	 * older verifiers allow no math between it and an unbounded one */
+	asm volatile("r0 = r10; w0 = w0; %0 = r0" : "=r"(sp) :: "r0");
+	return (__u32)(sp - base) <= ST_THREAD_SIZE;
 }
 
 static __always_inline int is_target(void)
@@ -638,13 +640,14 @@ static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 ne
 }
 
 /* The filter slot of a socket. The verifier allows no arithmetic on a
- * BTF-typed pointer, so the address is read back as a plain number. */
+ * BTF-typed pointer; a 32-bit move of one gives its low half as a plain
+ * number (to a privileged loader), which is all the slot needs. */
 static __always_inline __u32 sock_slot(const __u64 *key)
 {
-	__u64 v = 0;
+	__u64 lo;
 
-	bpf_probe_read_kernel(&v, sizeof(v), key);
-	return st_sock_filter_slot(v) & (ST_SOCK_FILTER_SLOTS - 1);
+	asm volatile("r0 = %1; w0 = w0; %0 = r0" : "=r"(lo) : "r"(*key) : "r0");
+	return st_sock_filter_slot(lo) & (ST_SOCK_FILTER_SLOTS - 1);
 }
 
 /* Might sk be in `socks`? (no: certainly not) */

@@ -244,7 +244,7 @@ static inline __u32 st_addr_fold(const __u32 a[4], int v6)
 
 static inline __u32 st_sock_filter_slot(__u64 sk)
 {
-	return (__u32)((sk * 0x9E3779B97F4A7C15ull) >> 50);
+	return ((__u32)sk * 0x9E3779B1u) >> 18; /* the low half only (see sock_slot()) */
 }
 
 struct st_epoll_state {
