@@ -656,20 +656,29 @@ static __always_inline int sock_maybe_ours(const __u64 *key)
 	return sock_filter[sock_slot(key)] != 0;
 }
 
-static __always_inline struct st_sock_state *sock_track(struct sock *sk, __s32 fd, __u32 flags)
+/* Adds sk to `socks` with state ss unless it is there. 0 when added. */
+static __always_inline long sock_insert(struct sock *sk, struct st_sock_state *ss)
 {
-	struct st_sock_state ss = { .fd = fd, .flags = flags };
 	__u64 key = (__u64)sk;
 	__u32 slot = sock_slot(&key);
 	long err;
 
 	__sync_fetch_and_add(&sock_filter[slot], 1);
-	err = bpf_map_update_elem(&socks, &key, &ss, BPF_NOEXIST);
+	err = bpf_map_update_elem(&socks, &key, ss, BPF_NOEXIST);
 	if (err) {
 		__sync_fetch_and_add(&sock_filter[slot], -1);
 		if (err == -E2BIG)
 			__sync_fetch_and_add(&untracked, 1);
 	}
+	return err;
+}
+
+static __always_inline struct st_sock_state *sock_track(struct sock *sk, __s32 fd, __u32 flags)
+{
+	struct st_sock_state ss = { .fd = fd, .flags = flags };
+	__u64 key = (__u64)sk;
+
+	sock_insert(sk, &ss);
 	return bpf_map_lookup_elem(&socks, &key);
 }
 
@@ -1180,15 +1189,18 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 					     (__u64)sk->__sk_common.skc_net.net, NULL);
 			if (!l)
 				return 0;
-			ss = sock_track(sk, -1, ST_SS_CHILD);
-			if (!ss)
-				return 0;
-			ss->listener = l;
-			/* sent with its next change, in one record when
-			 * that is to ESTABLISHED (microseconds later, in
-			 * the same packet's processing) */
-			ss->clone_ns = bpf_ktime_get_ns();
-			ss->clone_old = oldstate;
+			/* its clone is sent with its next change, in one
+			 * record when that is to ESTABLISHED (microseconds
+			 * later, in the same packet's processing) */
+			struct st_sock_state child = {
+				.fd = -1,
+				.flags = ST_SS_CHILD,
+				.listener = l,
+				.clone_ns = bpf_ktime_get_ns(),
+				.clone_old = oldstate,
+			};
+
+			sock_insert(sk, &child);
 			return 0;
 		} else {
 			return 0;

@@ -183,9 +183,10 @@ check_match "lost count in the exit line" "; $lost_summary lost\$" "$(tail -1 "$
 # recursion_misses, hundreds a second here), which tp_set_state_again makes
 # up for. Neither may turn another process's socket into the server's (it
 # never connects), and nothing may be lost, skipped runs included.
-# A load test, on the host's tier and on fentry (in the VM matrix): kprobes
-# attached under this load crashed both emulated kernels there (TCG).
-if [ "$SOCKTRACE_MODE" != kprobe ]; then
+# A load test, on the host only: in the QEMU matrix (TCG) kprobes attached
+# under this load crashed both emulated kernels, and 6.1's guest stalls
+# (soft lockups in the load's own processes) on the fentry tier.
+if [ -z "$SOCKTRACE_MODE" ]; then
 	# full speed: no accept-queue overflow stalls, TIME_WAIT ports reused
 	in_ns sh -c 'echo 65535 >/proc/sys/net/core/somaxconn; echo 1 >/proc/sys/net/ipv4/tcp_tw_reuse'
 	# (the load runs until killed: under emulation each attach takes seconds)
@@ -215,7 +216,7 @@ if [ "$SOCKTRACE_MODE" != kprobe ]; then
 	fi
 	kill "$CHURN_SRV" 2>/dev/null
 else
-	skip "under churn" "not on the kprobe tier (SOCKTRACE_MODE=$SOCKTRACE_MODE)"
+	skip "under churn" "host only (SOCKTRACE_MODE=$SOCKTRACE_MODE)"
 fi
 
 # ---- accept-queue overflow: backlog 2, 50 connects, nobody accepts ----
