@@ -1275,11 +1275,18 @@ struct {
 /* state changes tp_set_state_again did because tp_set_state was skipped */
 __u64 state_recovered = 0;
 
+/* the token slot of the context this run is in */
+static __always_inline struct state_change *state_seen_here(void)
+{
+	__u32 where = !on_task_stack();
+
+	return bpf_map_lookup_elem(&state_seen, &where);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	__u32 where = !on_task_stack();
-	struct state_change *seen = bpf_map_lookup_elem(&state_seen, &where);
+	struct state_change *seen = state_seen_here();
 
 	if (seen) {
 		seen->sk = (__u64)sk;
@@ -1291,8 +1298,7 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state_again, struct sock *sk, int oldstate, int newstate)
 {
-	__u32 where = !on_task_stack();
-	struct state_change *seen = bpf_map_lookup_elem(&state_seen, &where);
+	struct state_change *seen = state_seen_here();
 
 	if (!seen)
 		return 0;

@@ -470,6 +470,7 @@ static int ack_overflow_by_skb(struct event_source *s)
 static int open_skel(struct event_source *s)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = st_btf_path());
+	struct bpf_program *prog;
 	struct events_bpf *skel;
 	size_t i;
 	int h, err;
@@ -515,18 +516,15 @@ static int open_skel(struct event_source *s)
 		return err;
 	}
 	s->skel = skel;
-	/* whose recursion misses are lost events (read_skipped()) */
+	/* whose recursion misses are lost events (read_skipped()): the loaded
+	 * hooks, less tp_set_state_again (its misses are changes tp_set_state
+	 * did) and flush_stage (run by us, not a hook) */
 	s->n_prog_fds = 0;
 	s->state_first_fd = bpf_program__fd(skel->progs.tp_set_state);
-	for (i = 0; i < N_PROGS; i++) {
-		struct bpf_program *prog =
-			bpf_object__find_program_by_name(skel->obj, prog_defs[i].prog);
-
-		/* tp_set_state_again's misses are changes tp_set_state did */
-		if (prog && bpf_program__fd(prog) >= 0 &&
-		    prog != skel->progs.tp_set_state_again)
+	bpf_object__for_each_program(prog, skel->obj)
+		if (bpf_program__fd(prog) >= 0 && prog != skel->progs.tp_set_state_again &&
+		    prog != skel->progs.flush_stage && (size_t)s->n_prog_fds < N_PROGS)
 			s->prog_fds[s->n_prog_fds++] = bpf_program__fd(prog);
-	}
 	return 0;
 }
 
@@ -950,7 +948,7 @@ static void report_lost(struct event_source *s, uint64_t n, enum st_lost_reason 
 static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx,
 		       int all)
 {
-	uint64_t lost, until;
+	uint64_t lost, until, now;
 	int err;
 
 	s->fn = fn;
@@ -971,10 +969,11 @@ static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, v
 		s->lost = lost;
 	}
 	/* a system call per program: ten times a second is enough */
-	if (all || st_now_ns() - s->skipped_read_ns >= 100 * 1000 * 1000) {
+	now = st_now_ns();
+	if (all || now - s->skipped_read_ns >= 100 * 1000 * 1000) {
 		uint64_t skipped = read_skipped(s);
 
-		s->skipped_read_ns = st_now_ns();
+		s->skipped_read_ns = now;
 		if (skipped > s->skipped) {
 			report_lost(s, skipped - s->skipped, ST_LOST_SKIPPED);
 			s->skipped = skipped;
