@@ -34,6 +34,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define EP_PRIVATE_BITS ((1u << 28) | (1u << 29) | (1u << 30) | (1u << 31))
 #define ECONNABORTED 103
 #define E2BIG 7
+#define EEXIST 17
 #define TCPF_SYN 0x02
 #define TCPF_ACK 0x10
 /* Epitems followed per socket file: more epoll instances than this watching
@@ -98,6 +99,16 @@ const volatile __u8 ack_overflow_by_skb = 0;
 
 /* Event types to emit (bit per enum st_event_type), set at run time. */
 __u32 type_mask = ~0u;
+/*
+ * Set by user space once every program is attached; until then each one
+ * returns at once. Programs attach one at a time, milliseconds apart on a
+ * busy machine, and a half-attached set is wrong in ways that last: an
+ * accept seen before the state hook is attached makes an entry whose
+ * socket's end goes unseen, and a socket born before it (no fresh start,
+ * see sock_forget()) that later takes the freed address then passes for
+ * the target's.
+ */
+__u32 armed = 0;
 __u64 last_wakeup_ns = 0;
 /* Number of entries in `listeners`: a cheap early exit for skb hooks. */
 __s64 listener_count = 0;
@@ -673,15 +684,6 @@ static __always_inline long sock_insert(struct sock *sk, struct st_sock_state *s
 	return err;
 }
 
-static __always_inline struct st_sock_state *sock_track(struct sock *sk, __s32 fd, __u32 flags)
-{
-	struct st_sock_state ss = { .fd = fd, .flags = flags };
-	__u64 key = (__u64)sk;
-
-	sock_insert(sk, &ss);
-	return bpf_map_lookup_elem(&socks, &key);
-}
-
 static __always_inline void sock_untrack(__u64 key)
 {
 	if (!bpf_map_delete_elem(&socks, &key))
@@ -702,8 +704,34 @@ static __always_inline void sock_forget(__u64 key)
 		sock_untrack(key);
 }
 
-/* The socks entry of a BTF-typed socket, if it is ours; a seeded entry is
- * checked against the socket at its first sighting (see ST_SS_SEEDED). */
+/*
+ * A seeded entry may be an earlier socket's: the snapshot saw it, it closed
+ * before its seed landed, and another socket took its address. So a seed is
+ * checked against the socket where it is first met, by the local port,
+ * remote port and remote address the snapshot read. A local port of 0 is
+ * no evidence: the kernel gives a socket's port back before its move to
+ * CLOSE is traced.
+ */
+static __always_inline int seed_is(const struct st_sock_state *ss, __u16 sport, __u16 dport,
+				   __u32 daddr)
+{
+	return (!sport || ss->seed_sport == sport) && ss->seed_dport == dport &&
+	       ss->seed_daddr == daddr;
+}
+
+/* The outcome of the check: ss, now unseeded, or NULL (entry forgotten). */
+static __always_inline struct st_sock_state *seed_settle(struct st_sock_state *ss, __u64 key,
+							 int same)
+{
+	if (!same) {
+		sock_untrack(key);
+		return NULL;
+	}
+	ss->flags &= ~ST_SS_SEEDED;
+	return ss;
+}
+
+/* The socks entry of a BTF-typed socket, if it is ours. */
 static __always_inline struct st_sock_state *sock_lookup_btf(struct sock *sk, __u64 *key)
 {
 	struct sock_common *skc = &sk->__sk_common;
@@ -721,13 +749,44 @@ static __always_inline struct st_sock_state *sock_lookup_btf(struct sock *sk, __
 		__builtin_memcpy(daddr, &skc->skc_v6_daddr, 16);
 	else
 		daddr[0] = skc->skc_daddr;
-	if (ss->seed_sport != skc->skc_num || ss->seed_dport != bpf_ntohs(skc->skc_dport) ||
-	    ss->seed_daddr != st_addr_fold(daddr, v6)) {
-		sock_untrack(*key);
-		return NULL;
-	}
-	ss->flags &= ~ST_SS_SEEDED;
-	return ss;
+	return seed_settle(ss, *key,
+			   seed_is(ss, skc->skc_num, bpf_ntohs(skc->skc_dport),
+				   st_addr_fold(daddr, v6)));
+}
+
+/* The seed check for an entry found through a socket that is not
+ * BTF-typed (the accept path, kprobes): probe reads, seeds only. */
+static __always_inline struct st_sock_state *seed_check(struct st_sock_state *ss,
+							struct sock *sk)
+{
+	struct sock_common *skc = &sk->__sk_common;
+	__u32 daddr[4] = {};
+	int v6;
+
+	if (!ss || !(ss->flags & ST_SS_SEEDED))
+		return ss;
+	v6 = BPF_CORE_READ(skc, skc_family) == AF_INET6;
+	if (v6)
+		bpf_probe_read_kernel(daddr, sizeof(daddr), &skc->skc_v6_daddr);
+	else
+		daddr[0] = BPF_CORE_READ(skc, skc_daddr);
+	return seed_settle(ss, (__u64)sk,
+			   seed_is(ss, BPF_CORE_READ(skc, skc_num),
+				   bpf_ntohs(BPF_CORE_READ(skc, skc_dport)),
+				   st_addr_fold(daddr, v6)));
+}
+
+/* sk's entry, made with fd and flags unless it has one (then checked, when
+ * a seed, and made afresh if that was an earlier socket's). */
+static __always_inline struct st_sock_state *sock_track(struct sock *sk, __s32 fd, __u32 flags)
+{
+	struct st_sock_state ss = { .fd = fd, .flags = flags };
+	__u64 key = (__u64)sk;
+
+	if (sock_insert(sk, &ss) == -EEXIST &&
+	    !seed_check(bpf_map_lookup_elem(&socks, &key), sk))
+		sock_insert(sk, &ss);
+	return bpf_map_lookup_elem(&socks, &key);
 }
 
 
@@ -972,7 +1031,7 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 	if (!child)
 		return;
 	key = (__u64)child;
-	ss = bpf_map_lookup_elem(&socks, &key);
+	ss = seed_check(bpf_map_lookup_elem(&socks, &key), child);
 	if (!ss && !is_tcp(child))
 		return;
 	/* a child we saw queued knows its listener: no walk of the fd table */
@@ -1048,6 +1107,8 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	long nr;
 	__u32 tid;
 
+	if (!armed)
+		return 0;
 	if (!is_target())
 		return 0;
 	nr = SYSCALL_NR(regs);
@@ -1288,18 +1349,25 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	struct state_change *seen = state_seen_here();
 
+	/* the token first, armed or not: tp_set_state_again may be armed
+	 * by the time it runs */
 	if (seen) {
 		seen->sk = (__u64)sk;
 		seen->states = oldstate << 8 | newstate;
 	}
+	if (!armed)
+		return 0;
 	return set_state(sk, oldstate, newstate);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state_again, struct sock *sk, int oldstate, int newstate)
 {
-	struct state_change *seen = state_seen_here();
+	struct state_change *seen;
 
+	if (!armed)
+		return 0;
+	seen = state_seen_here();
 	if (!seen)
 		return 0;
 	if (seen->sk == (__u64)sk && seen->states == (oldstate << 8 | newstate)) {
@@ -1459,6 +1527,8 @@ out:
 SEC("tp_btf/consume_skb")
 int BPF_PROG(tp_consume_skb, struct sk_buff *skb)
 {
+	if (!armed)
+		return 0;
 	listener_skb(skb, 1);
 	return 0;
 }
@@ -1466,6 +1536,8 @@ int BPF_PROG(tp_consume_skb, struct sk_buff *skb)
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(tp_kfree_skb, struct sk_buff *skb)
 {
+	if (!armed)
+		return 0;
 	listener_skb(skb, 0);
 	return 0;
 }
@@ -1474,8 +1546,12 @@ SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(tp_synack_retrans, struct sock *sk, struct request_sock *req)
 {
 	__u64 key = (__u64)sk;
-	struct st_listener_state *ls = bpf_map_lookup_elem(&listeners, &key);
+	struct st_listener_state *ls;
 	struct st_event *e;
+
+	if (!armed)
+		return 0;
+	ls = bpf_map_lookup_elem(&listeners, &key);
 
 	if (!ls)
 		return 0;
@@ -1495,9 +1571,10 @@ SEC("tp_btf/sk_data_ready")
 int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
-
 	void *ours;
 
+	if (!armed)
+		return 0;
 	if (sk->__sk_common.skc_state == TCP_LISTEN)
 		ours = bpf_map_lookup_elem(&listeners, &key);
 	else
@@ -1695,6 +1772,8 @@ static __always_inline void ep_poll_callback_enter(wait_queue_entry_t *wait, voi
 SEC("fentry/tcp_v4_connect")
 int BPF_PROG(fentry_tcp_v4_connect, struct sock *sk)
 {
+	if (!armed)
+		return 0;
 	connect_enter(sk);
 	return 0;
 }
@@ -1703,6 +1782,8 @@ SEC("fexit/tcp_v4_connect")
 int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len,
 	     int ret)
 {
+	if (!armed)
+		return 0;
 	connect_exit(sk, ret, ST_TIER_FENTRY);
 	return 0;
 }
@@ -1710,6 +1791,8 @@ int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr, int 
 SEC("fentry/tcp_v6_connect")
 int BPF_PROG(fentry_tcp_v6_connect, struct sock *sk)
 {
+	if (!armed)
+		return 0;
 	connect_enter(sk);
 	return 0;
 }
@@ -1718,6 +1801,8 @@ SEC("fexit/tcp_v6_connect")
 int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len,
 	     int ret)
 {
+	if (!armed)
+		return 0;
 	connect_exit(sk, ret, ST_TIER_FENTRY);
 	return 0;
 }
@@ -1727,6 +1812,8 @@ SEC("fexit/inet_csk_accept")
 int BPF_PROG(fexit_inet_csk_accept, struct sock *sk, struct proto_accept_arg *arg,
 	     struct sock *newsk)
 {
+	if (!armed)
+		return 0;
 	if (inet_csk_accept_has_arg_struct())
 		accept_exit(newsk, ST_TIER_FENTRY);
 	return 0;
@@ -1737,6 +1824,8 @@ SEC("fexit/inet_csk_accept")
 int BPF_PROG(fexit_inet_csk_accept_old, struct sock *sk, int flags, int *err, bool kern,
 	     struct sock *newsk)
 {
+	if (!armed)
+		return 0;
 	if (!inet_csk_accept_has_arg_struct())
 		accept_exit(newsk, ST_TIER_FENTRY);
 	return 0;
@@ -1746,6 +1835,8 @@ SEC("fentry/tcp_conn_request")
 int BPF_PROG(fentry_tcp_conn_request, struct request_sock_ops *rsk_ops,
 	     const struct tcp_request_sock_ops *af_ops, struct sock *sk, struct sk_buff *skb)
 {
+	if (!armed)
+		return 0;
 	conn_request(sk, skb, ST_TIER_FENTRY);
 	return 0;
 }
@@ -1760,6 +1851,8 @@ int fexit_tcp_v4_syn_recv_sock(__u64 *ctx)
 {
 	__u64 ret = 0;
 
+	if (!armed)
+		return 0;
 	bpf_get_func_ret(ctx, &ret);
 	syn_recv_sock_exit((struct sock *)ctx[0], (struct request_sock *)ctx[2],
 			   (struct sock *)ret, ST_TIER_FENTRY);
@@ -1769,6 +1862,8 @@ int fexit_tcp_v4_syn_recv_sock(__u64 *ctx)
 SEC("fexit/tcp_v6_syn_recv_sock")
 int fexit_tcp_v6_syn_recv_sock(__u64 *ctx)
 {
+	if (!armed)
+		return 0;
 	struct sk_buff *skb = (struct sk_buff *)ctx[1];
 	__u64 ret = 0;
 
@@ -1785,6 +1880,8 @@ SEC("fexit/inet_csk_complete_hashdance")
 int BPF_PROG(fexit_inet_csk_complete_hashdance, struct sock *sk, struct sock *child,
 	     struct request_sock *req, bool own_req, struct sock *ret)
 {
+	if (!armed)
+		return 0;
 	hashdance_exit(sk, child, own_req, ret, ST_TIER_FENTRY);
 	return 0;
 }
@@ -1793,6 +1890,8 @@ SEC("fentry/ep_poll_callback")
 int BPF_PROG(fentry_ep_poll_callback, wait_queue_entry_t *wait, unsigned int mode, int sync,
 	     void *key)
 {
+	if (!armed)
+		return 0;
 	ep_poll_callback_enter(wait, key, ST_TIER_FENTRY);
 	return 0;
 }
@@ -1833,6 +1932,8 @@ static __always_inline void kp_cpu_save(__u32 slot, __u64 a0, __u64 a1, __u64 a2
 SEC("kprobe/tcp_v4_connect")
 int BPF_KPROBE(kprobe_tcp_v4_connect, struct sock *sk)
 {
+	if (!armed)
+		return 0;
 	if (is_target()) {
 		connect_enter(sk);
 		kp_task_save((__u64)sk, 0, 0);
@@ -1845,6 +1946,8 @@ int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
 {
 	struct kp_args a;
 
+	if (!armed)
+		return 0;
 	if (is_target() && !kp_task_take(&a))
 		connect_exit((struct sock *)a.a0, ret, ST_TIER_KPROBE);
 	return 0;
@@ -1853,6 +1956,8 @@ int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
 SEC("kprobe/tcp_v6_connect")
 int BPF_KPROBE(kprobe_tcp_v6_connect, struct sock *sk)
 {
+	if (!armed)
+		return 0;
 	if (is_target()) {
 		connect_enter(sk);
 		kp_task_save((__u64)sk, 0, 0);
@@ -1865,6 +1970,8 @@ int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
 {
 	struct kp_args a;
 
+	if (!armed)
+		return 0;
 	if (is_target() && !kp_task_take(&a))
 		connect_exit((struct sock *)a.a0, ret, ST_TIER_KPROBE);
 	return 0;
@@ -1874,6 +1981,8 @@ int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
 SEC("kretprobe/inet_csk_accept")
 int BPF_KRETPROBE(kretprobe_inet_csk_accept, struct sock *newsk)
 {
+	if (!armed)
+		return 0;
 	accept_exit(newsk, ST_TIER_KPROBE);
 	return 0;
 }
@@ -1882,6 +1991,8 @@ SEC("kprobe/tcp_conn_request")
 int BPF_KPROBE(kprobe_tcp_conn_request, struct request_sock_ops *rsk_ops,
 	       const struct tcp_request_sock_ops *af_ops, struct sock *sk, struct sk_buff *skb)
 {
+	if (!armed)
+		return 0;
 	conn_request(sk, skb, ST_TIER_KPROBE);
 	return 0;
 }
@@ -1890,6 +2001,8 @@ SEC("kprobe/tcp_v4_syn_recv_sock")
 int BPF_KPROBE(kprobe_tcp_v4_syn_recv_sock, struct sock *sk, struct sk_buff *skb,
 	       struct request_sock *req)
 {
+	if (!armed)
+		return 0;
 	kp_cpu_save(KP_CPU_SYN_RECV_SOCK, (__u64)sk, (__u64)req, 0);
 	return 0;
 }
@@ -1898,7 +2011,11 @@ SEC("kretprobe/tcp_v4_syn_recv_sock")
 int BPF_KRETPROBE(kretprobe_tcp_v4_syn_recv_sock, struct sock *ret)
 {
 	__u32 slot = KP_CPU_SYN_RECV_SOCK;
-	struct kp_args *a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
+	struct kp_args *a;
+
+	if (!armed)
+		return 0;
+	a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
 
 	if (a && a->a0) {
 		syn_recv_sock_exit((struct sock *)a->a0, (struct request_sock *)a->a1, ret,
@@ -1912,6 +2029,8 @@ SEC("kprobe/tcp_v6_syn_recv_sock")
 int BPF_KPROBE(kprobe_tcp_v6_syn_recv_sock, struct sock *sk, struct sk_buff *skb,
 	       struct request_sock *req)
 {
+	if (!armed)
+		return 0;
 	/* an IPv4 packet on a v6 listener goes through the v4 function,
 	 * which then owns the slot */
 	if (BPF_CORE_READ(skb, protocol) != bpf_htons(ETH_P_IP))
@@ -1923,7 +2042,11 @@ SEC("kretprobe/tcp_v6_syn_recv_sock")
 int BPF_KRETPROBE(kretprobe_tcp_v6_syn_recv_sock, struct sock *ret)
 {
 	__u32 slot = KP_CPU_SYN_RECV_SOCK;
-	struct kp_args *a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
+	struct kp_args *a;
+
+	if (!armed)
+		return 0;
+	a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
 
 	if (a && a->a0) {
 		syn_recv_sock_exit((struct sock *)a->a0, (struct request_sock *)a->a1, ret,
@@ -1937,6 +2060,8 @@ SEC("kprobe/inet_csk_complete_hashdance")
 int BPF_KPROBE(kprobe_inet_csk_complete_hashdance, struct sock *sk, struct sock *child,
 	       struct request_sock *req, bool own_req)
 {
+	if (!armed)
+		return 0;
 	kp_cpu_save(KP_CPU_HASHDANCE, (__u64)sk, (__u64)child, own_req);
 	return 0;
 }
@@ -1945,7 +2070,11 @@ SEC("kretprobe/inet_csk_complete_hashdance")
 int BPF_KRETPROBE(kretprobe_inet_csk_complete_hashdance, struct sock *ret)
 {
 	__u32 slot = KP_CPU_HASHDANCE;
-	struct kp_args *a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
+	struct kp_args *a;
+
+	if (!armed)
+		return 0;
+	a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
 
 	if (a && a->a0) {
 		hashdance_exit((struct sock *)a->a0, (struct sock *)a->a1, a->a2, ret,
@@ -1959,6 +2088,8 @@ SEC("kprobe/ep_poll_callback")
 int BPF_KPROBE(kprobe_ep_poll_callback, wait_queue_entry_t *wait, unsigned int mode, int sync,
 	       void *key)
 {
+	if (!armed)
+		return 0;
 	ep_poll_callback_enter(wait, key, ST_TIER_KPROBE);
 	return 0;
 }

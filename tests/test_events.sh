@@ -178,14 +178,29 @@ check_match "lost count in the exit line" "; $lost_summary lost\$" "$(tail -1 "$
 
 # ---- attached to a server under full churn ----
 # The seed snapshot sees sockets that close before their seed lands; their
-# memory goes to new sockets, the client's among them. And the kernel skips
-# a tracepoint program that a softirq interrupts on the same CPU (bpftool:
-# recursion_misses, hundreds a second here), which tp_set_state_again makes
-# up for. Neither may turn another process's socket into the server's (it
-# never connects), and nothing may be lost, skipped runs included.
+# memory goes to new sockets, the client's among them. The programs attach
+# one at a time, milliseconds apart when the CPUs are busy. And the kernel
+# skips a tracepoint program that a softirq interrupts on the same CPU
+# (bpftool: recursion_misses, hundreds a second here), which
+# tp_set_state_again makes up for. None of it may turn another process's
+# socket into the server's (it never connects), hide an accepted
+# connection's end, or lose anything, skipped runs included. The last three
+# attaches run with two CPU hogs beside the load, which stretches those
+# windows: before the programs were armed together and seeds were checked
+# where the accept path meets them, they showed an unseen end in about half
+# the attaches and a foreign connect in one of 30.
 # A load test, on the host only: in the QEMU matrix (TCG) kprobes attached
 # under this load crashed both emulated kernels, and 6.1's guest stalls
 # (soft lockups in the load's own processes) on the fentry tier.
+# accept events whose socket's next event is another connection's: its end
+# went unseen (a socket closed before it was accepted has local port 0)
+unseen_ends() {
+	jq -s '[to_entries[] | select(.value.sk_id)] | group_by(.value.sk_id)
+		| map(sort_by(.key) | . as $l | [range(0; length - 1)
+			| select($l[.].value.type == "accept" and $l[.].value.sport != 0
+				 and $l[. + 1].value.dport != $l[.].value.dport)] | length)
+		| add // 0' "$TMP/$1.json"
+}
 if [ -z "$SOCKTRACE_MODE" ]; then
 	# full speed: no accept-queue overflow stalls, TIME_WAIT ports reused
 	in_ns sh -c 'echo 65535 >/proc/sys/net/core/somaxconn; echo 1 >/proc/sys/net/ipv4/tcp_tw_reuse'
@@ -197,30 +212,30 @@ if [ -z "$SOCKTRACE_MODE" ]; then
 		bg ip netns exec "$NS" "$TB/churn" client -j 2 "$churn_port" 600
 		CHURN_CLI=$BG_PID
 		sleep 1
-		connects=0 accepts=0 lost=0
-		for i in 1 2 3; do
+		connects=0 accepts=0 lost=0 unseen=0 hogs=
+		for i in 1 2 3 4 5 6; do
+			if [ "$i" -eq 4 ]; then
+				for _ in 1 2; do bg yes; hogs="$hogs $BG_PID"; done >/dev/null
+			fi
 			start_tracer "$churn_pid" "churn$i" --duration 1 || break
 			wait "$ST_PID"
 			connects=$((connects + $(count_type "churn$i" connect)))
 			accepts=$((accepts + $(count_type "churn$i" accept)))
 			lost=$((lost + $(evq "churn$i" 'select(.type == "summary") | .lost')))
+			unseen=$((unseen + $(unseen_ends "churn$i")))
 		done
+		# shellcheck disable=SC2086 # a list of pids
+		[ -n "$hogs" ] && kill $hogs 2>/dev/null
 		# The server never connects: every connect event is another
-		# process's socket passing for its. Before skipped runs were made
-		# up for, that was 50 to 1300 in three attaches; now none in
-		# dozens of local runs, and once one in a CI rehearsal (not
-		# understood yet): at most one per 10,000 accepts, each shown.
+		# process's socket passing for its.
 		if [ "$connects" -gt 0 ]; then
-			for i in 1 2 3; do
+			for i in 1 2 3 4 5 6; do
 				evq "churn$i" 'select(.type == "connect" or .type == "connect_done") | tostring'
 			done | head -5 | sed 's/^/  foreign: /'
 		fi
-		if [ "$connects" -eq 0 ] || [ $((connects * 10000)) -le "$accepts" ]; then
-			pass "under churn, 3 attaches: connect events (the server never connects): $connects in $accepts accepts"
-		else
-			fail "under churn, 3 attaches: connect events (the server never connects)" \
-				"$connects in $accepts accepts"
-		fi
+		check_eq "under churn, 6 attaches: connect events (the server never connects)" \
+			"$connects" 0
+		check_eq "under churn: accepted connections whose end went unseen" "$unseen" 0
 		if [ "$accepts" -gt 0 ]; then pass "under churn: accepts seen ($accepts)"
 		else fail "under churn: accepts seen" "none"; fi
 		check_eq "under churn: no events lost" "$lost" 0

@@ -131,6 +131,7 @@ struct event_source {
 	uint64_t lost;    /* ring full */
 	uint64_t skipped; /* hook runs the kernel skipped (see read_skipped()) */
 	uint64_t skipped_read_ns;
+	uint64_t skipped_base; /* skipped before the programs were armed */
 	int prog_fds[N_PROGS];
 	int n_prog_fds;
 	int state_first_fd;
@@ -805,6 +806,8 @@ static uint64_t flush_stages(struct event_source *s, uint64_t now, int all)
 	return all ? UINT64_MAX : until;
 }
 
+static uint64_t read_skipped(struct event_source *s);
+
 int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode)
 {
 	return event_source__open_filtered(out, pid, mode, ~0u);
@@ -845,6 +848,10 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 		       strerror(-err));
 		goto fail;
 	}
+	/* All attached: the programs start work together (see `armed` in
+	 * bpf/events.bpf.c). What the kernel skipped before is not lost. */
+	s->skipped_base = read_skipped(s);
+	__atomic_store_n(&s->skel->bss->armed, 1, __ATOMIC_SEQ_CST);
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
 		err = s->ncpus ? s->ncpus : -EINVAL;
@@ -929,6 +936,7 @@ static uint64_t read_skipped(struct event_source *s)
 		}
 		sum += m;
 	}
+	sum = sum > s->skipped_base ? sum - s->skipped_base : 0;
 	return sum > s->skipped ? sum : s->skipped;
 }
 
