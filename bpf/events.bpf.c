@@ -1552,7 +1552,6 @@ int BPF_PROG(tp_synack_retrans, struct sock *sk, struct request_sock *req)
 	if (!armed)
 		return 0;
 	ls = bpf_map_lookup_elem(&listeners, &key);
-
 	if (!ls)
 		return 0;
 	e = listener_event(ST_EV_SYNACK_RETRANS, ST_TIER_TRACEPOINT, sk, ls);
@@ -2016,7 +2015,6 @@ int BPF_KRETPROBE(kretprobe_tcp_v4_syn_recv_sock, struct sock *ret)
 	if (!armed)
 		return 0;
 	a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
-
 	if (a && a->a0) {
 		syn_recv_sock_exit((struct sock *)a->a0, (struct request_sock *)a->a1, ret,
 				   ST_TIER_KPROBE);
@@ -2047,7 +2045,6 @@ int BPF_KRETPROBE(kretprobe_tcp_v6_syn_recv_sock, struct sock *ret)
 	if (!armed)
 		return 0;
 	a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
-
 	if (a && a->a0) {
 		syn_recv_sock_exit((struct sock *)a->a0, (struct request_sock *)a->a1, ret,
 				   ST_TIER_KPROBE);
@@ -2075,7 +2072,6 @@ int BPF_KRETPROBE(kretprobe_inet_csk_complete_hashdance, struct sock *ret)
 	if (!armed)
 		return 0;
 	a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
-
 	if (a && a->a0) {
 		hashdance_exit((struct sock *)a->a0, (struct sock *)a->a1, a->a2, ret,
 			       ST_TIER_KPROBE);
