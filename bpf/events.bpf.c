@@ -789,7 +789,6 @@ static __always_inline struct st_sock_state *sock_track(struct sock *sk, __s32 f
 	return bpf_map_lookup_elem(&socks, &key);
 }
 
-
 /* ---- event builders shared by the tiers ---- */
 
 /* sk: BTF-typed (inet_sock_set_state's). time_ns: 0 for now. */

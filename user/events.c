@@ -806,7 +806,7 @@ static uint64_t flush_stages(struct event_source *s, uint64_t now, int all)
 	return all ? UINT64_MAX : until;
 }
 
-static uint64_t read_skipped(struct event_source *s);
+static uint64_t hook_misses(struct event_source *s);
 
 int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode)
 {
@@ -850,7 +850,7 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 	}
 	/* All attached: the programs start work together (see `armed` in
 	 * bpf/events.bpf.c). What the kernel skipped before is not lost. */
-	s->skipped_base = read_skipped(s);
+	s->skipped_base = hook_misses(s);
 	__atomic_store_n(&s->skel->bss->armed, 1, __ATOMIC_SEQ_CST);
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
@@ -916,7 +916,7 @@ static uint64_t read_lost(struct event_source *s)
  * counts). inet_sock_set_state has a second program that redoes what the
  * first missed (see tp_set_state_again): only what both missed counts.
  */
-static uint64_t read_skipped(struct event_source *s)
+static uint64_t hook_misses(struct event_source *s)
 {
 	uint64_t sum = 0;
 
@@ -936,6 +936,14 @@ static uint64_t read_skipped(struct event_source *s)
 		}
 		sum += m;
 	}
+	return sum;
+}
+
+/* Skipped since the programs were armed; never less than reported. */
+static uint64_t read_skipped(struct event_source *s)
+{
+	uint64_t sum = hook_misses(s);
+
 	sum = sum > s->skipped_base ? sum - s->skipped_base : 0;
 	return sum > s->skipped ? sum : s->skipped;
 }
