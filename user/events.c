@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "event_order.h"
 #include "events.h"
 #include "events.skel.h"
 #include "format.h"
@@ -141,9 +142,7 @@ struct event_source {
 	uint64_t *oldest_percpu;
 	/* read from the ring, not delivered yet: the BPF side stages events
 	 * per CPU, so the ring is not in time order */
-	struct st_event *pend, *pend_next;
-	struct pending_key *keys;
-	size_t n_pend, cap_pend;
+	struct event_order pending; /* read, not yet handed on */
 	/* valid during one poll */
 	st_event_fn fn;
 	void *fn_ctx;
@@ -652,12 +651,6 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 	return 0;
 }
 
-/* What sorting the pending events moves around. */
-struct pending_key {
-	uint64_t time_ns;
-	uint32_t idx; /* ring order, for equal times */
-};
-
 static void deliver(struct event_source *s, const struct st_event *e)
 {
 	/* a compound record's parts may include filtered-out types */
@@ -700,69 +693,20 @@ static void deliver_compound(struct event_source *s, struct st_event *e)
 static int on_ring_event(void *ctx, void *data, size_t size)
 {
 	struct event_source *s = ctx;
-	size_t n = size / ST_RING_RECORD_SIZE;
 
-	if (s->n_pend + n > s->cap_pend) {
-		size_t cap = s->cap_pend ? s->cap_pend : 4096;
-		void *p, *q, *k;
-
-		while (cap < s->n_pend + n)
-			cap *= 2;
-		p = realloc(s->pend, cap * sizeof(*s->pend));
-		if (p)
-			s->pend = p;
-		q = realloc(s->pend_next, cap * sizeof(*s->pend_next));
-		if (q)
-			s->pend_next = q;
-		k = realloc(s->keys, cap * sizeof(*s->keys));
-		if (k)
-			s->keys = k;
-		if (!p || !q || !k)
-			return -ENOMEM;
-		s->cap_pend = cap;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct st_event *e = &s->pend[s->n_pend++];
-
-		memcpy(e, (char *)data + i * ST_RING_RECORD_SIZE, ST_RING_RECORD_SIZE);
-		memcpy(e->comm, s->comm, sizeof(e->comm));
-	}
-	return 0;
+	return event_order__add(&s->pending, data, size / ST_RING_RECORD_SIZE,
+				ST_RING_RECORD_SIZE);
 }
 
-static int pending_cmp(const void *a, const void *b)
+static void deliver_pending_one(struct st_event *e, void *ctx)
 {
-	const struct pending_key *x = a, *y = b;
+	struct event_source *s = ctx;
 
-	if (x->time_ns != y->time_ns)
-		return x->time_ns < y->time_ns ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* Delivers, in time order, what was read with a time up to `until`; the
- * rest stays pending, in time order. */
-static void deliver_pending(struct event_source *s, uint64_t until)
-{
-	size_t i, kept = 0;
-	struct st_event *swap;
-
-	for (i = 0; i < s->n_pend; i++)
-		s->keys[i] = (struct pending_key){ s->pend[i].time_ns, (uint32_t)i };
-	qsort(s->keys, s->n_pend, sizeof(*s->keys), pending_cmp);
-	for (i = 0; i < s->n_pend && s->keys[i].time_ns <= until; i++) {
-		struct st_event *e = &s->pend[s->keys[i].idx];
-
-		if (e->xflags)
-			deliver_compound(s, e);
-		else
-			deliver(s, e);
-	}
-	for (; i < s->n_pend; i++)
-		s->pend_next[kept++] = s->pend[s->keys[i].idx];
-	swap = s->pend;
-	s->pend = s->pend_next;
-	s->pend_next = swap;
-	s->n_pend = kept;
+	memcpy(e->comm, s->comm, sizeof(e->comm));
+	if (e->xflags)
+		deliver_compound(s, e);
+	else
+		deliver(s, e);
 }
 
 /* How old a CPU's staged events get before user space has that CPU write
@@ -978,7 +922,7 @@ static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, v
 	until = flush_stages(s, st_now_ns(), all);
 	if (err >= 0 || err == -EINTR)
 		err = ring_buffer__consume(s->rb);
-	deliver_pending(s, until);
+	event_order__release(&s->pending, until, deliver_pending_one, s);
 	lost = read_lost(s);
 	if (lost > s->lost) {
 		report_lost(s, lost - s->lost, ST_LOST_RING);
@@ -1049,8 +993,6 @@ void event_source__close(struct event_source *s)
 	events_bpf__destroy(s->skel);
 	free(s->lost_percpu);
 	free(s->oldest_percpu);
-	free(s->pend);
-	free(s->pend_next);
-	free(s->keys);
+	event_order__free(&s->pending);
 	free(s);
 }
