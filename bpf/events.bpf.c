@@ -488,13 +488,47 @@ int flush_stage(void *ctx)
 
 /* ---- kernel objects ---- */
 
+/* The bytes at the head of sock_common fill_sock() reads at once. */
+#define SKC_HEAD 24
+
+/*
+ * fill_sock() for a socket reached through probe reads (the accept path,
+ * kprobes): sock_common opens with the IPv4 addresses, the ports and the
+ * family, so one read brings them all (the offsets relocated for this
+ * kernel; a layout that spread them further would take a read apiece).
+ */
 static __always_inline void fill_sock(struct st_event *e, struct sock *sk)
 {
+	struct sock_common *skc = &sk->__sk_common;
+	__u32 o_daddr = bpf_core_field_offset(skc->skc_daddr);
+	__u32 o_saddr = bpf_core_field_offset(skc->skc_rcv_saddr);
+	__u32 o_dport = bpf_core_field_offset(skc->skc_dport);
+	__u32 o_num = bpf_core_field_offset(skc->skc_num);
+	__u32 o_family = bpf_core_field_offset(skc->skc_family);
+	__u64 head[SKC_HEAD / 8] = {};
+	__u8 *h = (__u8 *)head;
+	__u16 port;
+
 	e->sk_id = (__u64)sk;
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	read_addrs(e->saddr, e->daddr, e->family, &sk->__sk_common);
+	if (o_daddr > SKC_HEAD - 4 || o_saddr > SKC_HEAD - 4 || o_dport > SKC_HEAD - 2 ||
+	    o_num > SKC_HEAD - 2 || o_family > SKC_HEAD - 2) {
+		e->family = BPF_CORE_READ(skc, skc_family);
+		e->sport = BPF_CORE_READ(skc, skc_num);
+		e->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+		read_addrs(e->saddr, e->daddr, e->family, skc);
+		return;
+	}
+	bpf_probe_read_kernel(head, sizeof(head), skc);
+	__builtin_memcpy(&e->family, h + o_family, 2);
+	__builtin_memcpy(&e->sport, h + o_num, 2);
+	__builtin_memcpy(&port, h + o_dport, 2);
+	e->dport = bpf_ntohs(port);
+	if (e->family == AF_INET) {
+		__builtin_memcpy(e->saddr, h + o_saddr, 4);
+		__builtin_memcpy(e->daddr, h + o_daddr, 4);
+	} else {
+		read_addrs(e->saddr, e->daddr, e->family, skc);
+	}
 }
 
 /* fill_sock() for a BTF-typed socket (a tp_btf or fentry argument): direct
@@ -519,6 +553,17 @@ static __always_inline void fill_sock_btf(struct st_event *e, struct sock *sk)
 
 static __always_inline void fill_listener_queue(struct st_event *e, struct sock *listener)
 {
+	__u32 o_len = bpf_core_field_offset(listener->sk_ack_backlog);
+	__u32 o_max = bpf_core_field_offset(listener->sk_max_ack_backlog);
+	__u32 q[2] = {};
+
+	/* side by side since 5.x: one read */
+	if (o_max == o_len + 4) {
+		bpf_probe_read_kernel(q, sizeof(q), (void *)listener + o_len);
+		e->queue_len = q[0];
+		e->queue_max = q[1];
+		return;
+	}
 	e->queue_len = BPF_CORE_READ(listener, sk_ack_backlog);
 	e->queue_max = BPF_CORE_READ(listener, sk_max_ack_backlog);
 }
@@ -952,12 +997,13 @@ static __always_inline void set_peer_from_req(struct st_event *e, struct request
 
 /*
  * The epoll instances of the target watching this socket's file, as
- * ep_poll_callback() would see them for a wake-up with `key` events.
+ * ep_poll_callback() would see them for a wake-up with `key` events. sk is
+ * BTF-typed (sk_data_ready's): direct loads as far as the file.
  */
 static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 {
-	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
-	struct file *file = sock ? BPF_CORE_READ(sock, file) : NULL;
+	struct socket *sock = sk->sk_socket;
+	struct file *file = sock ? sock->file : NULL;
 	struct hlist_node *node = file ? file_first_epitem_link(file) : NULL;
 
 	for (int i = 0; i < MAX_EPITEMS_PER_FILE && node; i++) {
@@ -978,7 +1024,7 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 
 		if (!e)
 			return;
-		fill_sock(e, sk);
+		fill_sock_btf(e, sk);
 		e->epfd = es->epfd;
 		e->fd = BPF_CORE_READ(epi, ffd.fd);
 		e->events = mask & key;
@@ -1162,6 +1208,9 @@ static __always_inline void child_queued_states(struct sock *sk, struct st_sock_
 	__u64 clone_ns = ss->clone_ns;
 
 	ss->clone_ns = 0;
+	/* queued now: the event's time, one clock read less */
+	if (!ss->queued_ns)
+		ss->queued_ns = e ? e->time_ns : bpf_ktime_get_ns();
 	if (!e)
 		return;
 	fill_sock_btf(e, sk);
@@ -1283,13 +1332,13 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 	 * SYN_RECV (inet_csk_complete_hashdance(), then tcp_child_process()). */
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED &&
 	    (ss->flags & ST_SS_CHILD) && !(ss->flags & ST_SS_ACCEPTED)) {
-		if (!ss->queued_ns)
-			ss->queued_ns = bpf_ktime_get_ns();
 		if (tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT) && ss->clone_ns &&
 		    (type_mask & (1u << ST_EV_CHILD_QUEUED))) {
 			child_queued_states(sk, ss);
 			goto out;
 		}
+		if (!ss->queued_ns)
+			ss->queued_ns = bpf_ktime_get_ns();
 	}
 	if (ss->clone_ns) {
 		emit_state(sk, ss->fd, ss->clone_old, TCP_SYN_RECV, ss->clone_ns);
@@ -1495,7 +1544,7 @@ static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 		count = syn ? 1 : 2;
 	} else if (!syn || !synq_tp) {
 		goto out;
-	} else if (dropped || (synq >= max && ls->last_synq >= max)) {
+	} else if (dropped || (synq >= max && ls->synq_full)) {
 		/* dropped with room in the accept queue: the SYN queue was
 		 * full (tcp_syncookies=0); not dropped but the queue stayed
 		 * full: answered with a SYN cookie */
@@ -1505,8 +1554,8 @@ static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 		type = ST_EV_SYN_RECV;
 	}
 out:
-	if (syn)
-		ls->last_synq = synq;
+	if (syn && ls->synq_full != (synq >= max))
+		ls->synq_full = synq >= max;
 	if (!type)
 		return;
 	/* reserve last, with one NULL check: older verifiers lose track of

@@ -198,7 +198,8 @@ struct st_listener_state {
 	__u64 net;
 	__u64 last_drops; /* sk_drops when last looked at (64-bit for cmpxchg) */
 	__s32 fd;
-	__u32 last_synq;  /* SYN queue length at the last SYN */
+	__u32 synq_full;  /* the SYN queue was full at the last SYN (written
+			   * only when that changes: every CPU reads it) */
 	__u16 port;
 	__u16 family;
 	__u16 pad[2];

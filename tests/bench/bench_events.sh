@@ -11,9 +11,11 @@
 # accept_overflow: every hook attached, almost nothing printed).
 # Workloads: churn (connect, close; the server accepts and closes) and echo
 # (10 round trips of 64 bytes per connection through an epoll server). Each
-# round runs without, then with, in a fresh network namespace. The machine is
-# noisy, so the headline ratio is the median of the rounds' own with/without
-# ratios (each pair measured back to back), with the spread beside it.
+# round runs without, with, with, without (each run in a fresh network
+# namespace): the machine is noisy and drifts, and this order cancels a
+# drift that is steady over a round. A round's ratio is its two runs with
+# over its two without; the headline ratio is the median of the rounds'
+# ratios, with the spread beside it.
 # socktrace's own CPU time while the load ran is reported per event.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -101,14 +103,20 @@ for workload in churn echo; do
 	: >"$tmp/off" ; : >"$tmp/on" ; : >"$tmp/evs" ; : >"$tmp/lost" ; : >"$tmp/ratio"
 	: >"$tmp/cpu"
 	for _ in $(seq "$ROUNDS"); do
-		off=$(run "$workload" 0 | awk '{ print $1 }')
-		read -r rate events lost cpu < <(run "$workload" 1)
-		echo "$off" >>"$tmp/off"
-		echo "$rate" >>"$tmp/on"
-		awk -v a="$rate" -v b="$off" 'BEGIN { print b ? a / b : 0 }' >>"$tmp/ratio"
-		echo "$events" | awk -v s="$SECS" '{ printf "%.0f\n", $1 / (s + 0.5) }' >>"$tmp/evs"
-		echo "$lost" >>"$tmp/lost"
-		awk -v c="$cpu" -v e="$events" 'BEGIN { print e ? c * 1e6 / e : 0 }' >>"$tmp/cpu"
+		off1=$(run "$workload" 0 | awk '{ print $1 }')
+		read -r rate1 events1 lost1 cpu1 < <(run "$workload" 1)
+		read -r rate2 events2 lost2 cpu2 < <(run "$workload" 1)
+		off2=$(run "$workload" 0 | awk '{ print $1 }')
+		printf '%s\n' "$off1" "$off2" >>"$tmp/off"
+		printf '%s\n' "$rate1" "$rate2" >>"$tmp/on"
+		awk -v a="$rate1" -v b="$rate2" -v c="$off1" -v d="$off2" \
+			'BEGIN { print c + d ? (a + b) / (c + d) : 0 }' >>"$tmp/ratio"
+		for r in "$events1 $lost1 $cpu1" "$events2 $lost2 $cpu2"; do
+			read -r events lost cpu <<<"$r"
+			echo "$events" | awk -v s="$SECS" '{ printf "%.0f\n", $1 / (s + 0.5) }' >>"$tmp/evs"
+			echo "$lost" >>"$tmp/lost"
+			awk -v c="$cpu" -v e="$events" 'BEGIN { print e ? c * 1e6 / e : 0 }' >>"$tmp/cpu"
+		done
 	done
 	lost=$(awk '{ s += $1 } END { print s + 0 }' "$tmp/lost")
 	printf '%-8s %10.0f %10.0f %7.3f %15s %10.0f %6d %11.2f\n' "$workload" \
