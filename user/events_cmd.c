@@ -35,7 +35,6 @@ static void on_event(const struct st_event *e, void *ctx)
 		st_print_event_text(o->f, e);
 }
 
-
 static void print_tiers(FILE *f, const struct st_hook_status *hooks)
 {
 	for (int h = 0; h < ST_HOOK_COUNT; h++)
