@@ -142,7 +142,7 @@ struct event_source {
 	uint64_t *oldest_percpu;
 	/* read from the ring, not delivered yet: the BPF side stages events
 	 * per CPU, so the ring is not in time order */
-	struct event_order pending; /* read, not yet handed on */
+	struct event_order pending;
 	/* valid during one poll */
 	st_event_fn fn;
 	void *fn_ctx;
