@@ -115,8 +115,10 @@ __s64 listener_count = 0;
 /* Bit per local port of a listener (set, never cleared: a stale bit only
  * costs a map lookup), the first test every freed packet meets. */
 __u64 listen_port_bits[65536 / 64] = {};
-/* Sockets not followed because `socks` was full. */
+/* Sockets not followed because `socks` and `socks_spill` were full. */
 __u64 untracked = 0;
+/* Entries in `socks_spill`. */
+__s64 socks_spilled = 0;
 /* see st_sock_filter_slot() */
 __u32 sock_filter[ST_SOCK_FILTER_SLOTS] = {};
 
@@ -153,16 +155,33 @@ struct {
 
 
 /* Connections of the target (connected, accepted, or children of its
- * listeners not yet accepted), deleted when they reach CLOSE (every TCP
- * socket does before it is freed). A plain hash: an LRU's insert and
- * delete take two more locks per connection. When it is full, new sockets
- * are not followed and `untracked` says how many. */
+ * listeners not yet accepted), cleared when they reach CLOSE (every TCP
+ * socket does before it is freed). Not a hash map: an array of buckets
+ * (struct st_sock_bucket), each its sockets' keys in one cache line and
+ * their states in one line apiece. An entry is touched from both sides of
+ * a connection (softirq and the target's threads, often on other CPUs), so
+ * few lines should move: a hash map moves a bucket head and an element of
+ * two lines, and takes a lock to insert or delete, where this takes a
+ * compare-and-swap of the key. Mappable: user space seeds it with the same
+ * atomics (user/events.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ST_SOCK_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct st_sock_bucket);
+} socks SEC(".maps");
+
+/* Where a full bucket's sockets go (hundreds of thousands of connections
+ * at once, or a burst in one bucket); looked in only while it holds any.
+ * When it is full too, new sockets are not followed and `untracked` says
+ * how many. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct st_sock_state);
-} socks SEC(".maps");
+} socks_spill SEC(".maps");
 
 
 /* The target's epoll instances, by struct eventpoll address. */
@@ -706,10 +725,33 @@ static __always_inline __u32 sock_slot(const __u64 *key)
 	return st_sock_filter_slot(lo) & (ST_SOCK_FILTER_SLOTS - 1);
 }
 
-/* Might sk be in `socks`? (no: certainly not) */
-static __always_inline int sock_maybe_ours(const __u64 *key)
+static __always_inline struct st_sock_bucket *sock_bucket(__u32 slot)
 {
-	return sock_filter[sock_slot(key)] != 0;
+	__u32 b = st_sock_bucket_of(slot);
+
+	return bpf_map_lookup_elem(&socks, &b);
+}
+
+/* sk's state in `socks`, or NULL. A pointer into the table: an entry
+ * cleared meanwhile on another CPU may be reused, as a hash map's
+ * preallocated element may. */
+static __always_inline struct st_sock_state *sock_get(__u64 key)
+{
+	__u32 slot = sock_slot(&key);
+	struct st_sock_bucket *b;
+
+	if (!sock_filter[slot])
+		return NULL;
+	b = sock_bucket(slot);
+	if (!b)
+		return NULL;
+#pragma clang loop unroll(full)
+	for (int w = 0; w < ST_SOCK_WAYS; w++)
+		if (b->key[w] == key)
+			return &b->way[w].ss;
+	if (socks_spilled > 0)
+		return bpf_map_lookup_elem(&socks_spill, &key);
+	return NULL;
 }
 
 /* Adds sk to `socks` with state ss unless it is there. 0 when added. */
@@ -717,22 +759,64 @@ static __always_inline long sock_insert(struct sock *sk, struct st_sock_state *s
 {
 	__u64 key = (__u64)sk;
 	__u32 slot = sock_slot(&key);
-	long err;
+	struct st_sock_bucket *b;
+	long err = -E2BIG;
 
+	/* counted before it can be found, uncounted after it cannot */
 	__sync_fetch_and_add(&sock_filter[slot], 1);
-	err = bpf_map_update_elem(&socks, &key, ss, BPF_NOEXIST);
-	if (err) {
-		__sync_fetch_and_add(&sock_filter[slot], -1);
-		if (err == -E2BIG)
-			__sync_fetch_and_add(&untracked, 1);
+	b = sock_bucket(slot);
+	if (!b)
+		goto out;
+#pragma clang loop unroll(full)
+	for (int w = 0; w < ST_SOCK_WAYS; w++)
+		if (b->key[w] == key) {
+			err = -EEXIST;
+			goto out;
+		}
+#pragma clang loop unroll(full)
+	for (int w = 0; w < ST_SOCK_WAYS; w++) {
+		/* claimed, filled, then published: a lookup never meets a
+		 * half-written state */
+		if (!b->key[w] && __sync_val_compare_and_swap(&b->key[w], 0, ST_SOCK_CLAIMED) == 0) {
+			b->way[w].ss = *ss;
+			__sync_lock_test_and_set(&b->key[w], key);
+			return 0;
+		}
 	}
+	__sync_fetch_and_add(&socks_spilled, 1); /* looked in from now */
+	err = bpf_map_update_elem(&socks_spill, &key, ss, BPF_NOEXIST);
+	if (!err)
+		return 0;
+	__sync_fetch_and_add(&socks_spilled, -1);
+out:
+	__sync_fetch_and_add(&sock_filter[slot], -1);
+	if (err == -E2BIG)
+		__sync_fetch_and_add(&untracked, 1);
 	return err;
 }
 
 static __always_inline void sock_untrack(__u64 key)
 {
-	if (!bpf_map_delete_elem(&socks, &key))
-		__sync_fetch_and_add(&sock_filter[sock_slot(&key)], -1);
+	__u32 slot = sock_slot(&key);
+	struct st_sock_bucket *b;
+	int found = 0;
+
+	if (!sock_filter[slot])
+		return;
+	b = sock_bucket(slot);
+	if (!b)
+		return;
+#pragma clang loop unroll(full)
+	for (int w = 0; w < ST_SOCK_WAYS; w++)
+		/* whoever clears the key uncounts it */
+		if (b->key[w] == key && __sync_val_compare_and_swap(&b->key[w], key, 0) == key) {
+			__sync_fetch_and_add(&sock_filter[slot], -1);
+			found = 1;
+		}
+	if (!found && socks_spilled > 0 && !bpf_map_delete_elem(&socks_spill, &key)) {
+		__sync_fetch_and_add(&socks_spilled, -1);
+		__sync_fetch_and_add(&sock_filter[slot], -1);
+	}
 }
 
 /*
@@ -745,8 +829,7 @@ static __always_inline void sock_untrack(__u64 key)
  */
 static __always_inline void sock_forget(__u64 key)
 {
-	if (sock_maybe_ours(&key))
-		sock_untrack(key);
+	sock_untrack(key);
 }
 
 /*
@@ -784,9 +867,7 @@ static __always_inline struct st_sock_state *sock_lookup_btf(struct sock *sk, __
 	__u32 daddr[4] = {};
 	int v6;
 
-	if (!sock_maybe_ours(key))
-		return NULL;
-	ss = bpf_map_lookup_elem(&socks, key);
+	ss = sock_get(*key);
 	if (!ss || !(ss->flags & ST_SS_SEEDED))
 		return ss;
 	v6 = skc->skc_family == AF_INET6;
@@ -829,9 +910,9 @@ static __always_inline struct st_sock_state *sock_track(struct sock *sk, __s32 f
 	__u64 key = (__u64)sk;
 
 	if (sock_insert(sk, &ss) == -EEXIST &&
-	    !seed_check(bpf_map_lookup_elem(&socks, &key), sk))
+	    !seed_check(sock_get(key), sk))
 		sock_insert(sk, &ss);
-	return bpf_map_lookup_elem(&socks, &key);
+	return sock_get(key);
 }
 
 /* ---- event builders shared by the tiers ---- */
@@ -1076,7 +1157,7 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 	if (!child)
 		return;
 	key = (__u64)child;
-	ss = seed_check(bpf_map_lookup_elem(&socks, &key), child);
+	ss = seed_check(sock_get(key), child);
 	if (!ss && !is_tcp(child))
 		return;
 	/* a child we saw queued knows its listener: no walk of the fd table */
@@ -1186,7 +1267,7 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 		on_accept_exit(c, ret);
 	} else if (nr == NR_connect) {
 		__u64 key = c->sk;
-		struct st_sock_state *ss = key ? bpf_map_lookup_elem(&socks, &key) : NULL;
+		struct st_sock_state *ss = key ? sock_get(key) : NULL;
 
 		if (ss && !(ss->flags & ST_SS_CONNECT_EMITTED))
 			emit_connect((struct sock *)key, ss, ret, hook_tier[HOOK_CONNECT]);
@@ -1229,6 +1310,19 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 	__u64 key = (__u64)sk;
 	__s32 fd;
 
+	/* Most changes are of other processes' sockets: a connect() is told
+	 * by the current task, the rest by the filter, from the address
+	 * alone (a load from the socket is a cache miss more often than not). */
+	if (oldstate != TCP_LISTEN && newstate != TCP_LISTEN) {
+		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+			if (!is_target()) {
+				sock_forget(key);
+				return 0;
+			}
+		} else if (!sock_filter[sock_slot(&key)]) {
+			return 0;
+		}
+	}
 	if (!is_tcp_btf(sk))
 		return 0;
 	if (newstate == TCP_LISTEN) {
@@ -1261,11 +1355,6 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 		return 0;
 	}
 
-	/* connect() of another process, the most common miss */
-	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && !is_target()) {
-		sock_forget(key);
-		return 0;
-	}
 	/* where a socket's life starts (a child's clone, or connect() on the
 	 * tracepoint tier) it is decided afresh whether it is ours */
 	if ((oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) ||
@@ -1654,7 +1743,7 @@ static __always_inline void connect_exit(struct sock *sk, int ret, __u8 tier)
 
 	if (!is_target())
 		return;
-	ss = bpf_map_lookup_elem(&socks, &key);
+	ss = sock_get(key);
 	if (!ss || (ss->flags & ST_SS_CONNECT_EMITTED))
 		return;
 	emit_connect(sk, ss, ret, tier);
@@ -1677,7 +1766,7 @@ static __always_inline void accept_exit(struct sock *newsk, __u8 tier)
 	/* not from accept(2) (io_uring, kernel users): no fd to report */
 	struct st_event *e = ev_reserve(ST_EV_ACCEPT, tier);
 	__u64 key = (__u64)newsk;
-	struct st_sock_state *ss = bpf_map_lookup_elem(&socks, &key);
+	struct st_sock_state *ss = sock_get(key);
 
 	if (!e)
 		return;

@@ -248,6 +248,29 @@ static inline __u32 st_sock_filter_slot(__u64 sk)
 	return ((__u32)sk * 0x9E3779B1u) >> 18; /* the low half only (see sock_slot()) */
 }
 
+/* The `socks` table (bpf/events.bpf.c): a bucket per two sock_filter
+ * slots, ST_SOCK_WAYS sockets per bucket. A bucket's keys (socket
+ * addresses; 0 free, ST_SOCK_CLAIMED being filled) share one cache line,
+ * each socket's state has one of its own. */
+#define ST_SOCK_WAYS 8
+#define ST_SOCK_BUCKETS (ST_SOCK_FILTER_SLOTS / 2)
+#define ST_SOCK_CLAIMED 1
+
+struct st_sock_way {
+	struct st_sock_state ss;
+	__u8 pad[64 - sizeof(struct st_sock_state)];
+};
+
+struct st_sock_bucket {
+	__u64 key[ST_SOCK_WAYS];
+	struct st_sock_way way[ST_SOCK_WAYS];
+};
+
+static inline __u32 st_sock_bucket_of(__u32 filter_slot)
+{
+	return filter_slot >> 1;
+}
+
 struct st_epoll_state {
 	__u64 first_wakeup_ns; /* first wake-up since the last epoll_wait return */
 	__s32 epfd;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -588,20 +589,63 @@ static int downgrade(struct event_source *s, int err)
 	return moved;
 }
 
+_Static_assert(sizeof(struct st_sock_way) == 64, "a socket's state is one cache line");
+
+/* Adds a seed to `socks` as sock_insert() in bpf/events.bpf.c does, with
+ * the same atomics: the programs are running. */
+static void seed_sock(struct event_source *s, struct st_sock_bucket *tab, uint64_t key,
+		      const struct st_sock_state *ss)
+{
+	uint32_t slot = st_sock_filter_slot(key) & (ST_SOCK_FILTER_SLOTS - 1);
+	struct st_sock_bucket *b = &tab[st_sock_bucket_of(slot)];
+	uint32_t *filter = s->skel->bss->sock_filter;
+	__s64 *spilled = &s->skel->bss->socks_spilled;
+	int w;
+
+	__atomic_fetch_add(&filter[slot], 1, __ATOMIC_SEQ_CST);
+	for (w = 0; w < ST_SOCK_WAYS; w++)
+		if (__atomic_load_n(&b->key[w], __ATOMIC_ACQUIRE) == key)
+			goto uncount;
+	for (w = 0; w < ST_SOCK_WAYS; w++) {
+		uint64_t free_key = 0;
+
+		if (__atomic_compare_exchange_n(&b->key[w], &free_key, ST_SOCK_CLAIMED, 0,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+			b->way[w].ss = *ss;
+			__atomic_store_n(&b->key[w], key, __ATOMIC_SEQ_CST);
+			return;
+		}
+	}
+	__atomic_fetch_add(spilled, 1, __ATOMIC_SEQ_CST);
+	if (!bpf_map_update_elem(bpf_map__fd(s->skel->maps.socks_spill), &key, ss, BPF_NOEXIST))
+		return;
+	__atomic_fetch_sub(spilled, 1, __ATOMIC_SEQ_CST);
+uncount:
+	__atomic_fetch_sub(&filter[slot], 1, __ATOMIC_SEQ_CST);
+}
+
 static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 {
 	struct st_snapshot snap;
 	int listeners_fd = bpf_map__fd(s->skel->maps.listeners);
 	int ports_fd = bpf_map__fd(s->skel->maps.listen_ports);
-	int socks_fd = bpf_map__fd(s->skel->maps.socks);
 	int epolls_fd = bpf_map__fd(s->skel->maps.epolls);
+	size_t socks_len = (size_t)bpf_map__max_entries(s->skel->maps.socks) *
+			   sizeof(struct st_sock_bucket);
+	struct st_sock_bucket *socks;
 	int64_t added = 0;
 	size_t i;
 	int err;
 
+	socks = mmap(NULL, socks_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     bpf_map__fd(s->skel->maps.socks), 0);
+	if (socks == MAP_FAILED)
+		return -errno;
 	err = snapshot_taker__take(taker, &snap);
-	if (err)
+	if (err) {
+		munmap(socks, socks_len);
 		return err;
+	}
 	memcpy(s->comm, snap.comm, sizeof(s->comm) - 1);
 	for (i = 0; i < snap.n_listeners; i++) {
 		const struct st_listener *l = &snap.listeners[i];
@@ -634,13 +678,7 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 			memcpy(daddr, f->remote.addr, sizeof(daddr));
 			ss.seed_daddr = st_addr_fold(daddr, f->family == AF_INET6);
 
-			uint32_t slot = st_sock_filter_slot(f->obj_id) & (ST_SOCK_FILTER_SLOTS - 1);
-
-			/* counted first, as sock_track() does */
-			__atomic_fetch_add(&s->skel->bss->sock_filter[slot], 1, __ATOMIC_SEQ_CST);
-			if (bpf_map_update_elem(socks_fd, &f->obj_id, &ss, BPF_NOEXIST))
-				__atomic_fetch_sub(&s->skel->bss->sock_filter[slot], 1,
-						   __ATOMIC_SEQ_CST);
+			seed_sock(s, socks, f->obj_id, &ss);
 		} else if (f->kind == ST_FD_EPOLL) {
 			struct st_epoll_state es = { .epfd = f->fd };
 
@@ -648,6 +686,7 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 		}
 	}
 	st_snapshot__free(&snap);
+	munmap(socks, socks_len);
 	return 0;
 }
 
@@ -985,9 +1024,10 @@ void event_source__close(struct event_source *s)
 	if (!s)
 		return;
 	if (s->skel && s->skel->bss->untracked)
-		st_err("warning: %llu connections were not followed (more than %u at once)",
+		st_err("warning: %llu connections were not followed (no room for them in the table of %u)",
 		       (unsigned long long)s->skel->bss->untracked,
-		       bpf_map__max_entries(s->skel->maps.socks));
+		       bpf_map__max_entries(s->skel->maps.socks) * ST_SOCK_WAYS +
+			       bpf_map__max_entries(s->skel->maps.socks_spill));
 	ring_buffer__free(s->rb);
 	/* destroys every link, then the programs and maps */
 	events_bpf__destroy(s->skel);
