@@ -157,12 +157,12 @@ struct {
 /* Connections of the target (connected, accepted, or children of its
  * listeners not yet accepted), cleared when they reach CLOSE (every TCP
  * socket does before it is freed). Not a hash map: an array of buckets
- * (struct st_sock_bucket), each its sockets' keys in one cache line and
- * their states in one line apiece. An entry is touched from both sides of
- * a connection (softirq and the target's threads, often on other CPUs), so
- * few lines should move: a hash map moves a bucket head and an element of
- * two lines, and takes a lock to insert or delete, where this takes a
- * compare-and-swap of the key. Mappable: user space seeds it with the same
+ * (struct st_sock_bucket), a socket's key and state in one cache line. An
+ * entry is touched from both sides of a connection (softirq and the
+ * target's threads, often on other CPUs), and each line it spans moves
+ * between them: a hash map's bucket head and element of two lines, where
+ * this moves one, and a hash map takes a lock to insert or delete, where
+ * this takes a compare-and-swap of the key. Mappable: user space seeds it with the same
  * atomics (user/events.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -747,7 +747,7 @@ static __always_inline struct st_sock_state *sock_get(__u64 key)
 		return NULL;
 #pragma clang loop unroll(full)
 	for (int w = 0; w < ST_SOCK_WAYS; w++)
-		if (b->key[w] == key)
+		if (b->way[w].key == key)
 			return &b->way[w].ss;
 	if (socks_spilled > 0)
 		return bpf_map_lookup_elem(&socks_spill, &key);
@@ -769,7 +769,7 @@ static __always_inline long sock_insert(struct sock *sk, struct st_sock_state *s
 		goto out;
 #pragma clang loop unroll(full)
 	for (int w = 0; w < ST_SOCK_WAYS; w++)
-		if (b->key[w] == key) {
+		if (b->way[w].key == key) {
 			err = -EEXIST;
 			goto out;
 		}
@@ -777,9 +777,9 @@ static __always_inline long sock_insert(struct sock *sk, struct st_sock_state *s
 	for (int w = 0; w < ST_SOCK_WAYS; w++) {
 		/* claimed, filled, then published: a lookup never meets a
 		 * half-written state */
-		if (!b->key[w] && __sync_val_compare_and_swap(&b->key[w], 0, ST_SOCK_CLAIMED) == 0) {
+		if (!b->way[w].key && __sync_val_compare_and_swap(&b->way[w].key, 0, ST_SOCK_CLAIMED) == 0) {
 			b->way[w].ss = *ss;
-			__sync_lock_test_and_set(&b->key[w], key);
+			__sync_lock_test_and_set(&b->way[w].key, key);
 			return 0;
 		}
 	}
@@ -809,7 +809,7 @@ static __always_inline void sock_untrack(__u64 key)
 #pragma clang loop unroll(full)
 	for (int w = 0; w < ST_SOCK_WAYS; w++)
 		/* whoever clears the key uncounts it */
-		if (b->key[w] == key && __sync_val_compare_and_swap(&b->key[w], key, 0) == key) {
+		if (b->way[w].key == key && __sync_val_compare_and_swap(&b->way[w].key, key, 0) == key) {
 			__sync_fetch_and_add(&sock_filter[slot], -1);
 			found = 1;
 		}

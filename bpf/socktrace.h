@@ -241,34 +241,32 @@ static inline __u32 st_addr_fold(const __u32 a[4], int v6)
  * socket address counts the tracked sockets that hash there. 0 means not
  * ours without a map lookup; inserts count up before, deletes down after.
  */
-#define ST_SOCK_FILTER_SLOTS 16384
+#define ST_SOCK_FILTER_SLOTS 65536
 
 static inline __u32 st_sock_filter_slot(__u64 sk)
 {
-	return ((__u32)sk * 0x9E3779B1u) >> 18; /* the low half only (see sock_slot()) */
+	return ((__u32)sk * 0x9E3779B1u) >> 16; /* the low half only (see sock_slot()) */
 }
 
-/* The `socks` table (bpf/events.bpf.c): a bucket per two sock_filter
- * slots, ST_SOCK_WAYS sockets per bucket. A bucket's keys (socket
- * addresses; 0 free, ST_SOCK_CLAIMED being filled) share one cache line,
- * each socket's state has one of its own. */
-#define ST_SOCK_WAYS 8
-#define ST_SOCK_BUCKETS (ST_SOCK_FILTER_SLOTS / 2)
+/* The `socks` table (bpf/events.bpf.c): a bucket per four sock_filter
+ * slots, ST_SOCK_WAYS sockets per bucket, each socket's key (its address;
+ * 0 free, ST_SOCK_CLAIMED being filled) and state in one cache line. */
+#define ST_SOCK_WAYS 4
+#define ST_SOCK_BUCKETS (ST_SOCK_FILTER_SLOTS / 4)
 #define ST_SOCK_CLAIMED 1
 
-struct st_sock_way {
+struct st_sock_entry {
+	__u64 key;
 	struct st_sock_state ss;
-	__u8 pad[64 - sizeof(struct st_sock_state)];
 };
 
 struct st_sock_bucket {
-	__u64 key[ST_SOCK_WAYS];
-	struct st_sock_way way[ST_SOCK_WAYS];
+	struct st_sock_entry way[ST_SOCK_WAYS];
 };
 
 static inline __u32 st_sock_bucket_of(__u32 filter_slot)
 {
-	return filter_slot >> 1;
+	return filter_slot >> 2;
 }
 
 struct st_epoll_state {

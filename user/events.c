@@ -589,7 +589,7 @@ static int downgrade(struct event_source *s, int err)
 	return moved;
 }
 
-_Static_assert(sizeof(struct st_sock_way) == 64, "a socket's state is one cache line");
+_Static_assert(sizeof(struct st_sock_entry) == 64, "a socket's entry is one cache line");
 
 /* Adds a seed to `socks` as sock_insert() in bpf/events.bpf.c does, with
  * the same atomics: the programs are running. */
@@ -604,15 +604,15 @@ static void seed_sock(struct event_source *s, struct st_sock_bucket *tab, uint64
 
 	__atomic_fetch_add(&filter[slot], 1, __ATOMIC_SEQ_CST);
 	for (w = 0; w < ST_SOCK_WAYS; w++)
-		if (__atomic_load_n(&b->key[w], __ATOMIC_ACQUIRE) == key)
+		if (__atomic_load_n(&b->way[w].key, __ATOMIC_ACQUIRE) == key)
 			goto uncount;
 	for (w = 0; w < ST_SOCK_WAYS; w++) {
 		uint64_t free_key = 0;
 
-		if (__atomic_compare_exchange_n(&b->key[w], &free_key, ST_SOCK_CLAIMED, 0,
+		if (__atomic_compare_exchange_n(&b->way[w].key, &free_key, ST_SOCK_CLAIMED, 0,
 						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 			b->way[w].ss = *ss;
-			__atomic_store_n(&b->key[w], key, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&b->way[w].key, key, __ATOMIC_SEQ_CST);
 			return;
 		}
 	}
