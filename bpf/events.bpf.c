@@ -605,16 +605,21 @@ static __always_inline __u64 sock_net_id(struct sock *sk)
 	return (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net);
 }
 
-/* The file at fd in the current task's table, or NULL. */
+/* The file at fd in the current task's table, or NULL. Direct loads as far
+ * as the table (the task is BTF-typed), one probe read for the slot. */
 static __always_inline struct file *fd_file(__s32 fd)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = task->files;
+	struct fdtable *fdt;
 	struct file **arr, *file = NULL;
 
-	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!files || fd < 0)
 		return NULL;
-	arr = BPF_CORE_READ(fdt, fd);
+	fdt = files->fdt;
+	if (!fdt || (__u32)fd >= fdt->max_fds)
+		return NULL;
+	arr = fdt->fd;
 	bpf_probe_read_kernel(&file, sizeof(file), &arr[fd]);
 	return file;
 }
@@ -1076,6 +1081,45 @@ static __always_inline void set_peer_from_req(struct st_event *e, struct request
 	read_addrs(e->saddr, e->daddr, e->family, skc);
 }
 
+/* What epoll_wakeups() needs of an epitem. */
+struct epi_fields {
+	__u64 ep;
+	__u64 next; /* the next epitem's fllink */
+	__u32 events;
+	__s32 fd;
+};
+
+/* An epitem is 120 bytes (6.18) and these fields are spread over it: one
+ * read of all of it, a read apiece only if some kernel's is larger. */
+#define EPI_BUF 128
+
+static __always_inline int epitem_fields(__u64 node, struct epi_fields *f)
+{
+	struct epitem *epi = (void *)(node - bpf_core_field_offset(struct epitem, fllink));
+	__u32 size = bpf_core_type_size(struct epitem);
+	__u32 o_ep = bpf_core_field_offset(epi->ep);
+	__u32 o_next = bpf_core_field_offset(epi->fllink.next);
+	__u32 o_events = bpf_core_field_offset(epi->event.events);
+	__u32 o_fd = bpf_core_field_offset(epi->ffd.fd);
+	__u8 buf[EPI_BUF];
+
+	if (size <= EPI_BUF && o_ep <= EPI_BUF - 8 && o_next <= EPI_BUF - 8 &&
+	    o_events <= EPI_BUF - 4 && o_fd <= EPI_BUF - 4) {
+		if (bpf_probe_read_kernel(buf, size, epi))
+			return -1;
+		__builtin_memcpy(&f->ep, buf + o_ep, 8);
+		__builtin_memcpy(&f->next, buf + o_next, 8);
+		__builtin_memcpy(&f->events, buf + o_events, 4);
+		__builtin_memcpy(&f->fd, buf + o_fd, 4);
+		return 0;
+	}
+	f->ep = (__u64)BPF_CORE_READ(epi, ep);
+	f->next = (__u64)BPF_CORE_READ(epi, fllink.next);
+	f->events = BPF_CORE_READ(epi, event.events);
+	f->fd = BPF_CORE_READ(epi, ffd.fd);
+	return 0;
+}
+
 /*
  * The epoll instances of the target watching this socket's file, as
  * ep_poll_callback() would see them for a wake-up with `key` events. sk is
@@ -1084,22 +1128,29 @@ static __always_inline void set_peer_from_req(struct st_event *e, struct request
 static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 {
 	struct socket *sock = sk->sk_socket;
-	struct file *file = sock ? sock->file : NULL;
-	struct hlist_node *node = file ? file_first_epitem_link(file) : NULL;
+	struct file___x *file = sock ? (void *)sock->file : NULL;
+	struct hlist_head *head;
+	__u64 node = 0;
+
+	/* direct loads to the first epitem too, where the file has f_ep */
+	if (!bpf_core_field_exists(file->f_ep))
+		node = file ? (__u64)file_first_epitem_link((void *)file) : 0;
+	else if (file && (head = file->f_ep))
+		node = (__u64)head->first;
 
 	for (int i = 0; i < MAX_EPITEMS_PER_FILE && node; i++) {
-		struct epitem *epi = container_of(node, struct epitem, fllink);
-		__u64 ep = (__u64)BPF_CORE_READ(epi, ep);
-		struct st_epoll_state *es = bpf_map_lookup_elem(&epolls, &ep);
-		__u32 mask;
+		struct st_epoll_state *es;
+		struct epi_fields f;
 
-		node = BPF_CORE_READ(node, next);
+		if (epitem_fields(node, &f))
+			return;
+		node = f.next;
+		es = bpf_map_lookup_elem(&epolls, &f.ep);
 		if (!es)
 			continue;
-		mask = BPF_CORE_READ(epi, event.events);
 		/* ep_poll_callback(): disabled (EPOLLONESHOT fired) or not
 		 * interested in these events */
-		if (!(mask & ~EP_PRIVATE_BITS) || !(mask & key))
+		if (!(f.events & ~EP_PRIVATE_BITS) || !(f.events & key))
 			continue;
 		struct st_event *e = ev_reserve(ST_EV_EP_WAKEUP, tier);
 
@@ -1107,8 +1158,8 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 			return;
 		fill_sock_btf(e, sk);
 		e->epfd = es->epfd;
-		e->fd = BPF_CORE_READ(epi, ffd.fd);
-		e->events = mask & key;
+		e->fd = f.fd;
+		e->events = f.events & key;
 		if (!es->first_wakeup_ns)
 			es->first_wakeup_ns = e->time_ns;
 		ev_submit(e);
