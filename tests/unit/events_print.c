@@ -280,6 +280,49 @@ static void test_longest_lines(void)
 	}
 }
 
+/* The JSON printer keeps a socket's tuple text and the time's digits above
+ * the millisecond from line to line: what it prints is still each event's
+ * own, when a socket address is reused and when times go back. */
+static void test_json_kept_parts(void)
+{
+	static const uint64_t times[] = {
+		1234567890123ull, 1234567890999ull, 1234567999999ull, 1234568000000ull,
+		1234566000001ull, 999999ull, 1000000ull, 0, 1000001ull, 18446744073709551615ull,
+		1234567890123ull,
+	};
+	struct st_event e = make(ST_EV_STATE);
+	char want[64];
+
+	e.sk_id = 0xffff888100001000ull;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"sport\":8080,\"daddr\":\"127.0.0.2\","
+				      "\"dport\":40000,\"sk_id\":\"0xffff888100001000\"") != NULL,
+		    "tuple, first line");
+	/* the same address, a later socket there */
+	e.dport = 40001;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"dport\":40001,") != NULL, "tuple, other port");
+	inet_pton(AF_INET, "10.0.0.9", e.daddr);
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"daddr\":\"10.0.0.9\"") != NULL,
+		    "tuple, other address");
+	e.sport = 9;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"sport\":9,") != NULL, "tuple, other local port");
+	/* another socket in the same slot or not, then back */
+	e.sk_id = 0xffff888100002000ull;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"sk_id\":\"0xffff888100002000\"") != NULL,
+		    "tuple, other socket");
+	e.sk_id = 0xffff888100001000ull;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"sk_id\":\"0xffff888100001000\"") != NULL,
+		    "tuple, first socket again");
+	e.family = AF_INET6;
+	inet_pton(AF_INET6, "::1", e.saddr);
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"family\":\"ipv6\",\"saddr\":\"::1\"") != NULL,
+		    "tuple, the socket as IPv6");
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		e.time_ns = times[i];
+		snprintf(want, sizeof(want), "\"time_ns\":%llu,", (unsigned long long)times[i]);
+		ASSERT_TRUE(strstr(print_one(&e, 1), want) != NULL, "time_ns digits");
+	}
+}
+
 int main(void)
 {
 	test_every_type();
@@ -288,5 +331,6 @@ int main(void)
 	test_exact_lines();
 	test_text_durations();
 	test_longest_lines();
+	test_json_kept_parts();
 	return UNIT_DONE("events_print");
 }
