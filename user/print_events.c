@@ -4,7 +4,7 @@
  *
  * At full load socktrace prints a few hundred thousand events a second, so
  * these run hot: each line is built in a stack buffer by appenders that take
- * and return a cursor, and written with one fwrite_unlocked() (the output is
+ * and return a cursor, and written with one put_line() (the output is
  * only written from the thread that polls the events). Keys are
  * literals copied with constant sizes, numbers are written two digits at a
  * time, and the names of types, tiers, states and epoll flags are copied from
@@ -148,6 +148,24 @@ static inline char *put_mem(char *p, const void *s, size_t len)
 {
 	memcpy(p, s, len);
 	return p + len;
+}
+
+/*
+ * One line to f: copied straight into f's buffer when it is fully buffered
+ * and has room, as glibc's own putc_unlocked() does (a line- or unbuffered
+ * stream keeps no room there, so it always takes fwrite's path). Half the
+ * instructions of an fwrite_unlocked() call go to its bookkeeping.
+ */
+static void put_line(FILE *f, const char *line, size_t len)
+{
+#ifdef __GLIBC__
+	if ((size_t)(f->_IO_write_end - f->_IO_write_ptr) >= len) {
+		memcpy(f->_IO_write_ptr, line, len);
+		f->_IO_write_ptr += len;
+		return;
+	}
+#endif
+	fwrite_unlocked(line, 1, len, f);
 }
 
 /* lit must be a string literal: its length is a constant. */
@@ -466,7 +484,7 @@ void st_print_event_text(FILE *f, const struct st_event *e)
 			p = put_lit(p, " hook runs skipped by the kernel (recursion): events lost\n");
 		else
 			p = put_lit(p, " events lost (ring buffer full)\n");
-		fwrite_unlocked(line, 1, p - line, f);
+		put_line(f, line, p - line);
 		return;
 	case ST_EV_EP_WAKEUP:
 		p = put_lit(p, " epfd ");
@@ -564,7 +582,7 @@ void st_print_event_text(FILE *f, const struct st_event *e)
 	p = put_lit(p, " [");
 	p = put_name(p, &tier_names[e->tier]);
 	p = put_lit(p, "]\n");
-	fwrite_unlocked(line, 1, p - line, f);
+	put_line(f, line, p - line);
 }
 
 /* ,"key": with key a string literal */
@@ -684,17 +702,42 @@ static char *json_epoll_events(char *p, uint32_t mask)
 	return p;
 }
 
+/*
+ * The pid, tid and process name of a JSON line, the same for a target's
+ * events but for its few threads: kept as text, a slot per tid hash, and
+ * used while all three are the same (names are untrusted and checked once
+ * for escaping when kept).
+ */
+#define HEAD_SLOTS 8
+
+struct head_text {
+	uint32_t pid, tid;
+	char comm[ST_COMM_LEN];
+	uint32_t len; /* 0: empty */
+	char text[80]; /* ,"pid":N,"tid":N,"comm":"..." is at most 62 */
+};
+
+static __thread struct head_text head_cache[HEAD_SLOTS];
+
 void st_print_event_json(FILE *f, const struct st_event *e)
 {
-	char line[LINE_SIZE], *p = line;
+	char line[LINE_SIZE], *p = line, *head;
+	struct head_text *h;
 	int comm_len;
 
 	pthread_once(&tables_once, tables_init);
-	comm_len = plain_comm_len(e->comm);
 	p = put_lit(p, "{\"type\":\"");
 	p = put_name(p, type_name(e->type));
 	p = put_lit(p, "\",\"time_ns\":");
 	p = put_time_ns(p, e->time_ns);
+	h = &head_cache[e->tid & (HEAD_SLOTS - 1)];
+	if (h->len && h->pid == e->pid && h->tid == e->tid &&
+	    !memcmp(h->comm, e->comm, ST_COMM_LEN)) {
+		p = put_mem(p, h->text, h->len);
+		goto tail;
+	}
+	comm_len = plain_comm_len(e->comm);
+	head = p;
 	p = put_key(p, "pid");
 	p = put_u64(p, e->pid);
 	if (e->tid) {
@@ -706,12 +749,20 @@ void st_print_event_json(FILE *f, const struct st_event *e)
 		*p++ = '"';
 		p = put_comm(p, e->comm, comm_len);
 		*p++ = '"';
+		if ((size_t)(p - head) <= sizeof(h->text)) {
+			h->pid = e->pid;
+			h->tid = e->tid;
+			memcpy(h->comm, e->comm, ST_COMM_LEN);
+			h->len = p - head;
+			memcpy(h->text, head, h->len);
+		}
 	} else {
 		/* rare: write what we have, let st_json_string() escape */
-		fwrite_unlocked(line, 1, p - line, f);
+		put_line(f, line, p - line);
 		st_json_string(f, e->comm, strnlen(e->comm, ST_COMM_LEN));
 		p = line;
 	}
+tail:
 	if (e->type == ST_EV_LOST) {
 		p = put_key(p, "count");
 		p = put_u64(p, e->count);
@@ -719,7 +770,7 @@ void st_print_event_json(FILE *f, const struct st_event *e)
 			p = put_lit(p, ",\"reason\":\"hook_skipped\"}\n");
 		else
 			p = put_lit(p, ",\"reason\":\"ring_full\"}\n");
-		fwrite_unlocked(line, 1, p - line, f);
+		put_line(f, line, p - line);
 		return;
 	}
 	p = put_key_name(p, "tier", &tier_names[e->tier]);
@@ -809,5 +860,5 @@ void st_print_event_json(FILE *f, const struct st_event *e)
 		break;
 	}
 	p = put_lit(p, "}\n");
-	fwrite_unlocked(line, 1, p - line, f);
+	put_line(f, line, p - line);
 }
