@@ -570,7 +570,8 @@ static __always_inline void fill_sock_btf(struct st_event *e, struct sock *sk)
 	}
 }
 
-static __always_inline void fill_listener_queue(struct st_event *e, struct sock *listener)
+/* A listener's accept queue length and limit. */
+static __always_inline void listener_queue(struct sock *listener, __u32 *len, __u32 *max)
 {
 	__u32 o_len = bpf_core_field_offset(listener->sk_ack_backlog);
 	__u32 o_max = bpf_core_field_offset(listener->sk_max_ack_backlog);
@@ -579,12 +580,17 @@ static __always_inline void fill_listener_queue(struct st_event *e, struct sock 
 	/* side by side since 5.x: one read */
 	if (o_max == o_len + 4) {
 		bpf_probe_read_kernel(q, sizeof(q), (void *)listener + o_len);
-		e->queue_len = q[0];
-		e->queue_max = q[1];
+		*len = q[0];
+		*max = q[1];
 		return;
 	}
-	e->queue_len = BPF_CORE_READ(listener, sk_ack_backlog);
-	e->queue_max = BPF_CORE_READ(listener, sk_max_ack_backlog);
+	*len = BPF_CORE_READ(listener, sk_ack_backlog);
+	*max = BPF_CORE_READ(listener, sk_max_ack_backlog);
+}
+
+static __always_inline void fill_listener_queue(struct st_event *e, struct sock *listener)
+{
+	listener_queue(listener, &e->queue_len, &e->queue_max);
 }
 
 static __always_inline __u32 syn_queue_len(struct sock *listener)
@@ -624,16 +630,31 @@ static __always_inline struct file *fd_file(__s32 fd)
 	return file;
 }
 
+/* The sock of a socket file, NULL when file is not a socket's. */
 static __always_inline struct sock *file_sock(struct file *file)
 {
 	struct socket *sock;
+	__u32 o_file = bpf_core_field_offset(struct socket, file);
+	__u32 o_sk = bpf_core_field_offset(struct socket, sk);
+	__u64 fs[2] = {};
 
 	if (!file)
 		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return NULL;
+	/* A socket's file and sock sit side by side (since 2.6): one read,
+	 * and the socket's file pointing back at this one is the test that
+	 * it is a socket, two reads fewer than the inode's mode. */
+	if (o_sk == o_file + 8) {
+		if (bpf_probe_read_kernel(fs, sizeof(fs), (void *)sock + o_file) ||
+		    fs[0] != (__u64)file)
+			return NULL;
+		return (struct sock *)fs[1];
+	}
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+	return BPF_CORE_READ(sock, sk);
 }
 
 static __always_inline int is_tcp(struct sock *sk)
@@ -1672,8 +1693,7 @@ static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 	}
 	if (!syn && !dropped)
 		return;
-	backlog = BPF_CORE_READ(sk, sk_ack_backlog);
-	max = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	listener_queue(sk, &backlog, &max);
 	synq = syn_queue_len(sk);
 
 	/* a SYN the full SYN queue dropped (no cookies) is not an overflow */
@@ -1700,9 +1720,16 @@ out:
 		return;
 	/* reserve last, with one NULL check: older verifiers lose track of
 	 * a ring buffer reference checked twice */
-	e = listener_event(type, ST_TIER_TRACEPOINT, sk, ls);
+	e = ev_reserve(type, ST_TIER_TRACEPOINT);
 	if (!e)
 		return;
+	/* listener_event() with what was read above (the peer's family is
+	 * the packet's) */
+	e->sk_id = l;
+	e->sport = ls->port;
+	e->fd = ls->fd;
+	e->queue_len = backlog;
+	e->queue_max = max;
 	set_peer_from_skb(e, &t);
 	e->count = count;
 	if (type != ST_EV_ACCEPT_OVERFLOW) {
