@@ -598,8 +598,10 @@ static char *put_name_quote(char *p, const struct name *n)
 /* ,"key":"name" */
 #define put_key_name(p, key, n) put_name_quote(put_lit(p, ",\"" key "\":\""), n)
 
-static char *json_sock_format(char *p, const struct st_event *e)
+static char *json_sock(char *p, const struct st_event *e)
 {
+	if (!has_sock(e))
+		return p;
 	p = put_key_name(p, "family", &family_names[e->family == AF_INET6]);
 	p = put_lit(p, ",\"saddr\":\"");
 	p = put_ip(p, e->family, e->saddr);
@@ -612,53 +614,6 @@ static char *json_sock_format(char *p, const struct st_event *e)
 	p = put_lit(p, ",\"sk_id\":\"0x");
 	p = put_hex(p, e->sk_id);
 	*p++ = '"';
-	return p;
-}
-
-/*
- * A connection's ten or so events repeat its tuple, which is a third of a
- * line's formatting: the IPv4 ones are kept as text, a slot per sk_id hash,
- * and used again while the tuple is the same (a socket address is reused
- * by later sockets).
- */
-#define TUPLE_SLOTS 1024
-#define TUPLE_TEXT 128 /* ,"family":"ipv4",...,"sk_id":"0x..." is at most 125 */
-
-struct tuple_text {
-	uint64_t sk_id;
-	uint8_t saddr[4], daddr[4];
-	uint16_t sport, dport;
-	uint32_t len; /* 0: empty */
-	char text[TUPLE_TEXT];
-};
-
-static __thread struct tuple_text *tuple_cache;
-
-static char *json_sock(char *p, const struct st_event *e)
-{
-	struct tuple_text *t;
-	char *start = p;
-
-	if (!has_sock(e))
-		return p;
-	if (e->family != AF_INET)
-		return json_sock_format(p, e);
-	if (!tuple_cache && !(tuple_cache = calloc(TUPLE_SLOTS, sizeof(*tuple_cache))))
-		return json_sock_format(p, e);
-	t = &tuple_cache[(e->sk_id * 0x9E3779B97F4A7C15ull) >> 54];
-	if (t->len && t->sk_id == e->sk_id && t->sport == e->sport && t->dport == e->dport &&
-	    !memcmp(t->saddr, e->saddr, 4) && !memcmp(t->daddr, e->daddr, 4))
-		return put_mem(p, t->text, t->len);
-	p = json_sock_format(p, e);
-	if (p - start <= TUPLE_TEXT) {
-		t->sk_id = e->sk_id;
-		memcpy(t->saddr, e->saddr, 4);
-		memcpy(t->daddr, e->daddr, 4);
-		t->sport = e->sport;
-		t->dport = e->dport;
-		t->len = p - start;
-		memcpy(t->text, start, t->len);
-	}
 	return p;
 }
 

@@ -280,9 +280,10 @@ static void test_longest_lines(void)
 	}
 }
 
-/* The JSON printer keeps a socket's tuple text and the time's digits above
- * the millisecond from line to line: what it prints is still each event's
- * own, when a socket address is reused and when times go back. */
+/* The JSON printer keeps a thread's pid, tid and name as text and the
+ * time's digits above the millisecond from line to line: what it prints is
+ * still each event's own, when they change, when times go back, and (as
+ * for a socket address reused) when only part of an event changes. */
 static void test_json_kept_parts(void)
 {
 	static const uint64_t times[] = {
@@ -316,6 +317,24 @@ static void test_json_kept_parts(void)
 	inet_pton(AF_INET6, "::1", e.saddr);
 	ASSERT_TRUE(strstr(print_one(&e, 1), "\"family\":\"ipv6\",\"saddr\":\"::1\"") != NULL,
 		    "tuple, the socket as IPv6");
+	e.tid = 43;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"pid\":42,\"tid\":43,\"comm\":\"srv\"") != NULL,
+		    "head, a thread");
+	e.tid = 51; /* the same slot as 43 */
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"pid\":42,\"tid\":51,\"comm\":\"srv\"") != NULL,
+		    "head, another thread");
+	memcpy(e.comm, "srv2", 4);
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"tid\":51,\"comm\":\"srv2\"") != NULL,
+		    "head, renamed");
+	e.pid = 7;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"pid\":7,\"tid\":51,") != NULL, "head, other pid");
+	e.tid = 0;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"pid\":7,\"comm\":\"srv2\"") != NULL,
+		    "head, no thread");
+	memcpy(e.comm, "a\"b", 4);
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"comm\":\"a\\\"b\"") != NULL, "head, escaped name");
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"comm\":\"a\\\"b\"") != NULL,
+		    "head, escaped name again");
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
 		e.time_ns = times[i];
 		snprintf(want, sizeof(want), "\"time_ns\":%llu,", (unsigned long long)times[i]);
