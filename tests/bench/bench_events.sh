@@ -50,8 +50,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# CPU time (utime + stime, clock ticks) of a process
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU time of a process in ns (schedstat's run time: utime and stime count
+# 10 ms ticks, a few percent of socktrace's time over a run)
+cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat"; }
 
 # run WORKLOAD traced(0|1): prints "rate events lost socktrace_cpu_seconds"
 run() {
@@ -73,14 +74,13 @@ run() {
 		"$SOCKTRACE" -p "$srv" --events "${ST_OUT[@]}" >/dev/null 2>"$tmp/st.err" &
 		st=$!
 		for _ in $(seq 200); do grep -q 'tracing pid' "$tmp/st.err" && break; sleep 0.05; done
-		t0=$(cpu_ticks "$st")
+		t0=$(cpu_ns "$st")
 	fi
 	rate=$(ip netns exec "$NS" "$TB/churn" client -j "$THREADS" -n $rt "$port" "$SECS" |
 		awk '/^RESULT/ { print $7 }')
 	if [ "$traced" = 1 ]; then
 		sleep 0.5 # let the server drain its accept queue while traced
-		cpu=$(awk -v a="$t0" -v b="$(cpu_ticks "$st")" -v hz="$(getconf CLK_TCK)" \
-			'BEGIN { print (b - a) / hz }')
+		cpu=$(awk -v a="$t0" -v b="$(cpu_ns "$st")" 'BEGIN { print (b - a) / 1e9 }')
 		kill -INT "$st"
 		wait "$st" || true
 		st=
