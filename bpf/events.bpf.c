@@ -162,8 +162,8 @@ struct {
  * target's threads, often on other CPUs), and each line it spans moves
  * between them: a hash map's bucket head and element of two lines, where
  * this moves one, and a hash map takes a lock to insert or delete, where
- * this takes a compare-and-swap of the key. Mappable: user space seeds it with the same
- * atomics (user/events.c). */
+ * this takes a compare-and-swap of the key. Mappable: user space seeds it
+ * with the same atomics (user/events.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, ST_SOCK_BUCKETS);
@@ -172,8 +172,9 @@ struct {
 	__type(value, struct st_sock_bucket);
 } socks SEC(".maps");
 
-/* Where a full bucket's sockets go (hundreds of thousands of connections
- * at once, or a burst in one bucket); looked in only while it holds any.
+/* Where a full bucket's sockets go (with tens of thousands of connections
+ * at once some buckets fill: the churn benchmark's accept queue holds
+ * 13,000); looked in only while it holds any.
  * When it is full too, new sockets are not followed and `untracked` says
  * how many. */
 struct {
