@@ -804,7 +804,8 @@ static __always_inline long sock_insert(struct sock *sk, struct st_sock_state *s
 	for (int w = 0; w < ST_SOCK_WAYS; w++) {
 		/* claimed, filled, then published: a lookup never meets a
 		 * half-written state */
-		if (!b->way[w].key && __sync_val_compare_and_swap(&b->way[w].key, 0, ST_SOCK_CLAIMED) == 0) {
+		if (!b->way[w].key &&
+		    __sync_val_compare_and_swap(&b->way[w].key, 0, ST_SOCK_CLAIMED) == 0) {
 			b->way[w].ss = *ss;
 			__sync_lock_test_and_set(&b->way[w].key, key);
 			return 0;
@@ -836,7 +837,8 @@ static __always_inline void sock_untrack(__u64 key)
 #pragma clang loop unroll(full)
 	for (int w = 0; w < ST_SOCK_WAYS; w++)
 		/* whoever clears the key uncounts it */
-		if (b->way[w].key == key && __sync_val_compare_and_swap(&b->way[w].key, key, 0) == key) {
+		if (b->way[w].key == key &&
+		    __sync_val_compare_and_swap(&b->way[w].key, key, 0) == key) {
 			__sync_fetch_and_add(&sock_filter[slot], -1);
 			found = 1;
 		}

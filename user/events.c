@@ -1024,7 +1024,7 @@ void event_source__close(struct event_source *s)
 	if (!s)
 		return;
 	if (s->skel && s->skel->bss->untracked)
-		st_err("warning: %llu connections were not followed (no room for them in the table of %u)",
+		st_err("warning: %llu connections were not followed (no room in the table of %u)",
 		       (unsigned long long)s->skel->bss->untracked,
 		       bpf_map__max_entries(s->skel->maps.socks) * ST_SOCK_WAYS +
 			       bpf_map__max_entries(s->skel->maps.socks_spill));
