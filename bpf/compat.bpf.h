@@ -78,17 +78,17 @@ struct file___x {
 	struct hlist_head *f_ep;
 } __attribute__((preserve_access_index));
 
-static __always_inline struct hlist_node *file_first_epitem_link(struct file *file)
+/* The first epitem link of a BTF-typed file (direct loads), as a number:
+ * the epitems are read from it with probe reads. */
+static __always_inline __u64 file_first_epitem_link(struct file *file)
 {
 	struct file___x *f = (void *)file;
 	struct hlist_head *head;
 
-	if (!bpf_core_field_exists(f->f_ep))
-		return NULL;
-	head = BPF_CORE_READ(f, f_ep);
-	if (!head)
-		return NULL;
-	return BPF_CORE_READ(head, first);
+	if (!file || !bpf_core_field_exists(f->f_ep))
+		return 0;
+	head = f->f_ep;
+	return head ? (__u64)head->first : 0;
 }
 
 #endif

@@ -1020,20 +1020,35 @@ static __always_inline void emit_child_queued(struct sock *listener, struct sock
 }
 
 /* An event on a listener about a peer known only from a packet or a request
- * socket: local side is the listener's. */
-static __always_inline struct st_event *listener_event(__u16 type, __u8 tier,
-						       struct sock *listener,
-						       struct st_listener_state *ls)
+ * socket: local side is the listener's (its family as ls keeps it), queue
+ * the accept queue's length and limit as the caller read them. */
+static __always_inline struct st_event *listener_event_queue(__u16 type, __u8 tier,
+							     struct sock *listener,
+							     struct st_listener_state *ls,
+							     __u32 qlen, __u32 qmax)
 {
 	struct st_event *e = ev_reserve(type, tier);
 
 	if (!e)
 		return NULL;
 	e->sk_id = (__u64)listener;
-	e->family = BPF_CORE_READ(listener, __sk_common.skc_family);
+	e->family = ls->family;
 	e->sport = ls->port;
 	e->fd = ls->fd;
-	fill_listener_queue(e, listener);
+	e->queue_len = qlen;
+	e->queue_max = qmax;
+	return e;
+}
+
+/* listener_event_queue() with the accept queue read now. */
+static __always_inline struct st_event *listener_event(__u16 type, __u8 tier,
+						       struct sock *listener,
+						       struct st_listener_state *ls)
+{
+	struct st_event *e = listener_event_queue(type, tier, listener, ls, 0, 0);
+
+	if (e)
+		fill_listener_queue(e, listener);
 	return e;
 }
 
@@ -1152,15 +1167,7 @@ static __always_inline int epitem_fields(__u64 node, struct epi_fields *f)
 static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 {
 	struct socket *sock = sk->sk_socket;
-	struct file___x *file = sock ? (void *)sock->file : NULL;
-	struct hlist_head *head;
-	__u64 node = 0;
-
-	/* direct loads to the first epitem too, where the file has f_ep */
-	if (!bpf_core_field_exists(file->f_ep))
-		node = file ? (__u64)file_first_epitem_link((void *)file) : 0;
-	else if (file && (head = file->f_ep))
-		node = (__u64)head->first;
+	__u64 node = file_first_epitem_link(sock ? sock->file : NULL);
 
 	for (int i = 0; i < MAX_EPITEMS_PER_FILE && node; i++) {
 		struct st_epoll_state *es;
@@ -1723,16 +1730,9 @@ out:
 		return;
 	/* reserve last, with one NULL check: older verifiers lose track of
 	 * a ring buffer reference checked twice */
-	e = ev_reserve(type, ST_TIER_TRACEPOINT);
+	e = listener_event_queue(type, ST_TIER_TRACEPOINT, sk, ls, backlog, max);
 	if (!e)
 		return;
-	/* listener_event() with what was read above (the peer's family is
-	 * the packet's) */
-	e->sk_id = l;
-	e->sport = ls->port;
-	e->fd = ls->fd;
-	e->queue_len = backlog;
-	e->queue_max = max;
 	set_peer_from_skb(e, &t);
 	e->count = count;
 	if (type != ST_EV_ACCEPT_OVERFLOW) {

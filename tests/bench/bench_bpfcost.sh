@@ -50,20 +50,13 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+. "$ROOT/tests/bench/churn_server.sh"
 
 # run BIN: appends "BIN PROGRAM NS_PER_CONN" lines (and "BIN total N") to
 # $tmp/all, prints the program table of the run to $tmp/run
 run() {
 	local bin=$1 port conns
-	ip netns del "$NS" 2>/dev/null || true
-	ip netns add "$NS"
-	ip -n "$NS" link set lo up
-	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.core.somaxconn=65535 \
-		net.ipv4.ip_local_port_range="1024 65000"
-	ip netns exec "$NS" "$TB/churn" server -t $((SECS + 60)) >"$tmp/server.out" &
-	srv=$!
-	for _ in $(seq 100); do grep -q SERVER "$tmp/server.out" && break; sleep 0.05; done
-	port=$(awk '{ print $3 }' "$tmp/server.out")
+	churn_server_start "$SECS" net.core.somaxconn=65535
 	# program ids only grow: socktrace's are those above the largest now
 	first_id=$(bpftool prog show --json | jq '[.[].id] | max // 0')
 	"$bin" -p "$srv" --events --json >/dev/null 2>"$tmp/st.err" &

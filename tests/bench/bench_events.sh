@@ -49,6 +49,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+. "$ROOT/tests/bench/churn_server.sh"
 
 # CPU time of a process in ns (schedstat's run time: utime and stime count
 # 10 ms ticks, a few percent of socktrace's time over a run)
@@ -58,18 +59,9 @@ cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat"; }
 run() {
 	local workload=$1 traced=$2 port rate events=0 lost=0 rt=0 t0=0 cpu=0
 	[ "$workload" = echo ] && rt=10
-	ip netns del "$NS" 2>/dev/null || true
-	ip netns add "$NS"
-	ip -n "$NS" link set lo up
-	# connection churn on loopback: reuse TIME_WAIT ports; an accept
-	# queue deep enough that no SYN is dropped (each drop stalls a client
-	# thread for the 1 s SYN retransmit and the run measures stalls)
-	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.core.somaxconn=65535 \
-		net.ipv4.ip_local_port_range="1024 65000"
-	ip netns exec "$NS" "$TB/churn" server -t $((SECS + 60)) >"$tmp/server.out" &
-	srv=$!
-	for _ in $(seq 100); do grep -q SERVER "$tmp/server.out" && break; sleep 0.05; done
-	port=$(awk '{ print $3 }' "$tmp/server.out")
+	# an accept queue deep enough that no SYN is dropped (each drop stalls
+	# a client thread for the 1 s SYN retransmit and the run measures stalls)
+	churn_server_start "$SECS" net.core.somaxconn=65535
 	if [ "$traced" = 1 ]; then
 		"$SOCKTRACE" -p "$srv" --events "${ST_OUT[@]}" >/dev/null 2>"$tmp/st.err" &
 		st=$!

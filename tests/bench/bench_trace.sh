@@ -31,21 +31,14 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+. "$ROOT/tests/bench/churn_server.sh"
 
 # run ROUNDTRIPS recorded(0|1): writes "conn/s events snapshots bytes lost
 # lost_records" to $tmp/result. Runs in this shell (not in a $(...) or <(...)
 # subshell), so the cleanup trap sees the server and recorder it started.
 run() {
 	local rt=$1 recorded=$2 port rate events=0 snaps=0 bytes=0 lost=0 lost_records=0 summary
-	ip netns del "$NS" 2>/dev/null || true
-	ip netns add "$NS"
-	ip -n "$NS" link set lo up
-	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
-		net.ipv4.ip_local_port_range="1024 65000"
-	ip netns exec "$NS" "$TB/churn" server -t $((SECS + 60)) >"$tmp/server.out" &
-	srv=$!
-	for _ in $(seq 100); do grep -q SERVER "$tmp/server.out" && break; sleep 0.05; done
-	port=$(awk '{ print $3 }' "$tmp/server.out")
+	churn_server_start "$SECS"
 	if [ "$recorded" = 1 ]; then
 		rm -f "$tmp/run.st"
 		"$SOCKTRACE" -p "$srv" --no-tui -w "$tmp/run.st" 2>"$tmp/rec.err" &

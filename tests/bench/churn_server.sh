@@ -1,0 +1,21 @@
+# Sourced by the benchmarks that run tests/progs/churn.c (bench_events.sh,
+# bench_trace.sh, bench_bpfcost.sh); they set NS, TB and tmp.
+#
+# churn_server_start SECONDS [SYSCTL=VALUE...]: a fresh network namespace
+# $NS with churn's server in it, serving for SECONDS and a minute more.
+# Loopback churn reuses TIME_WAIT ports over a wide range; further sysctls
+# for the namespace follow. Sets srv (the server's pid) and port; the
+# caller's cleanup stops srv and deletes $NS.
+churn_server_start() {
+	local secs=$1
+	shift
+	ip netns del "$NS" 2>/dev/null || true
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+		net.ipv4.ip_local_port_range="1024 65000" "$@"
+	ip netns exec "$NS" "$TB/churn" server -t $((secs + 60)) >"$tmp/server.out" &
+	srv=$!
+	for _ in $(seq 100); do grep -q SERVER "$tmp/server.out" && break; sleep 0.05; done
+	port=$(awk '{ print $3 }' "$tmp/server.out")
+}
