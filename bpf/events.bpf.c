@@ -185,6 +185,52 @@ struct {
 } socks_spill SEC(".maps");
 
 
+/*
+ * Children of our listeners on the tracepoint tier are not in `socks`: a
+ * socket whose local port is a listener's of ours, in its namespace, is
+ * that listener's child (the kernel gives no outgoing connection a port
+ * bound by a listener), and that test reads only maps every CPU shares
+ * and the line of the socket the state change just wrote. An entry would
+ * move between the CPUs at each of the child's changes: the client's side
+ * (its clone, its handshake's end, its FIN) and the server's (accept, close).
+ *
+ * A listener that closes leaves its port here, for its children still
+ * open; a socket is one of them if it holds the same bind bucket (the
+ * kernel keeps it while any of them is open, and lends an outgoing
+ * connection no port that has one).
+ */
+struct retired_port {
+	__u64 net;
+	__u64 bind; /* the listener's inet_bind_bucket */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* port_key() */
+	__type(value, struct retired_port);
+} retired_ports SEC(".maps");
+
+/* set once a listener retired: until then the common case looks no further */
+__u32 any_retired = 0;
+
+/* A child's clone (LISTEN -> SYN_RECV), kept for its next change (in the
+ * same packet's processing, on this CPU) to go in one record with it; per
+ * CPU and context (0 process, 1 softirq), as state_seen. */
+struct clone_stash {
+	__u64 sk;
+	__u64 ns;
+	__u32 old;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct clone_stash);
+} clone_stash SEC(".maps");
+
 /* The target's epoll instances, by struct eventpoll address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -235,24 +281,28 @@ struct {
 #define KP_CPU_HASHDANCE 1
 
 /*
- * Is this program running on the current task's stack, i.e. in process
+ * Is a tp_btf program running on the current task's stack, i.e. in process
  * context? x86-64 runs softirqs (from an interrupt's exit or from
  * local_bh_enable()) and interrupts on the CPU's own IRQ stack; softirqs
  * run by ksoftirqd use its task stack, but nothing nests into those. (The
  * preempt count would tell more directly, but reading a per-CPU variable
- * needs CONFIG_KALLSYMS_ALL, which not every kernel has.)
+ * needs CONFIG_KALLSYMS_ALL, which not every kernel has.) The stack is
+ * told by where ctx is, the arguments the kernel's bpf_trace_run*() keeps
+ * in its frame, not by the program's own frame pointer: since 6.13 a
+ * program may run on a private per-CPU stack.
  */
 #define ST_THREAD_SIZE (16 << 10) /* x86-64's (32 KiB with KASAN: still inside) */
 
-static __always_inline int on_task_stack(void)
+/* 0 in process context, 1 in an interrupt or softirq (see above) */
+static __always_inline __u32 ctx_where(void *ctx)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	__u64 base = (__u64)t->stack, sp;
+	__u64 base = (__u64)t->stack, at;
 
-	/* the frame pointer's low half as a plain number (see sock_slot()):
-	 * older verifiers allow no math between it and an unbounded one */
-	asm volatile("r0 = r10; w0 = w0; %0 = r0" : "=r"(sp) :: "r0");
-	return (__u32)(sp - base) <= ST_THREAD_SIZE;
+	/* ctx's low half as a plain number (see sock_slot()): older
+	 * verifiers allow no math between a pointer and an unbounded one */
+	asm volatile("r0 = %1; w0 = w0; %0 = r0" : "=r"(at) : "r"(ctx) : "r0");
+	return (__u32)(at - base) > ST_THREAD_SIZE;
 }
 
 static __always_inline int is_target(void)
@@ -333,7 +383,7 @@ static __always_inline void call_put(long nr, __s32 fd, __u64 sk)
  * which user space runs on each CPU with pending events before it reads the
  * ring (and sorts what it read by time).
  */
-#define STAGE_N 16
+#define STAGE_N 64
 #define STAGE_LEVELS 3
 #define STAGE_MAX_AGE_NS (2 * 1000 * 1000)
 
@@ -701,14 +751,39 @@ static __always_inline void listener_add(struct sock *sk, __s32 fd)
 	bpf_map_update_elem(&listen_ports, &pkey, &key, BPF_ANY);
 }
 
-static __always_inline void listener_del(struct sock *sk, struct st_listener_state *ls)
+/* Children followed by their port (see retired_ports) */
+static __always_inline int port_children(void)
+{
+	return tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT);
+}
+
+static __always_inline __u64 sock_bind_bucket(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = (void *)sk;
+
+	return (__u64)BPF_CORE_READ(icsk, icsk_bind_hash);
+}
+
+/* retire: the listener closed (its port stays for its children), rather
+ * than an entry found stale */
+static __always_inline void listener_del(struct sock *sk, struct st_listener_state *ls,
+					 int retire)
 {
 	__u64 key = (__u64)sk, *owner;
 	__u32 pkey = port_key(ls->port, ls->family);
 
 	owner = bpf_map_lookup_elem(&listen_ports, &pkey);
-	if (owner && *owner == key)
+	if (owner && *owner == key) {
 		bpf_map_delete_elem(&listen_ports, &pkey);
+		if (retire && port_children()) {
+			struct retired_port r = { .net = ls->net, .bind = sock_bind_bucket(sk) };
+
+			if (r.bind) {
+				bpf_map_update_elem(&retired_ports, &pkey, &r, BPF_ANY);
+				any_retired = 1;
+			}
+		}
+	}
 	if (!bpf_map_delete_elem(&listeners, &key))
 		__sync_fetch_and_add(&listener_count, -1);
 }
@@ -789,17 +864,23 @@ static __always_inline long sock_insert(struct sock *sk, struct st_sock_state *s
 	struct st_sock_bucket *b;
 	long err = -E2BIG;
 
-	/* counted before it can be found, uncounted after it cannot */
+	/* counted before it can be found, uncounted after it cannot; a slot
+	 * counted 0 before holds no socket, so none to look for (each way's
+	 * key is a line of its own, most often not in this CPU's cache) */
+	__u32 counted = sock_filter[slot];
+
 	__sync_fetch_and_add(&sock_filter[slot], 1);
 	b = sock_bucket(slot);
 	if (!b)
 		goto out;
+	if (counted) {
 #pragma clang loop unroll(full)
-	for (int w = 0; w < ST_SOCK_WAYS; w++)
-		if (b->way[w].key == key) {
-			err = -EEXIST;
-			goto out;
-		}
+		for (int w = 0; w < ST_SOCK_WAYS; w++)
+			if (b->way[w].key == key) {
+				err = -EEXIST;
+				goto out;
+			}
+	}
 #pragma clang loop unroll(full)
 	for (int w = 0; w < ST_SOCK_WAYS; w++) {
 		/* claimed, filled, then published: a lookup never meets a
@@ -835,13 +916,19 @@ static __always_inline void sock_untrack(__u64 key)
 	if (!b)
 		return;
 #pragma clang loop unroll(full)
-	for (int w = 0; w < ST_SOCK_WAYS; w++)
-		/* whoever clears the key uncounts it */
+	for (int w = 0; w < ST_SOCK_WAYS; w++) {
+		/* whoever clears the key uncounts it. A second copy of a
+		 * socket (two inserts racing: a seed from user space and a
+		 * program) counts in the same slot: with the slot at 0 none
+		 * is left, and the ways after are not read */
 		if (b->way[w].key == key &&
 		    __sync_val_compare_and_swap(&b->way[w].key, key, 0) == key) {
 			__sync_fetch_and_add(&sock_filter[slot], -1);
+			if (!sock_filter[slot])
+				return;
 			found = 1;
 		}
+	}
 	if (!found && socks_spilled > 0 && !bpf_map_delete_elem(&socks_spill, &key)) {
 		__sync_fetch_and_add(&socks_spilled, -1);
 		__sync_fetch_and_add(&sock_filter[slot], -1);
@@ -1254,7 +1341,10 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 			fill_listener_queue(e, listener);
 		ev_submit(e);
 	}
-	if (!ss)
+	/* a child of our listener is followed by its port (see
+	 * retired_ports): user space keeps its fd, from this event */
+	if (!ss && !(port_children() && listener &&
+		     bpf_map_lookup_elem(&listeners, &listener)))
 		ss = sock_track(child, ret, ST_SS_ACCEPTED);
 	if (ss) {
 		ss->fd = ret;
@@ -1363,29 +1453,166 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-/* A child's clone (LISTEN -> SYN_RECV), SYN_RECV -> ESTABLISHED and its
- * queueing on the listener, one record (ST_XF_CHILD_STATES). */
-static __always_inline void child_queued_states(struct sock *sk, struct st_sock_state *ss)
+/* A child's clone (LISTEN -> SYN_RECV at clone_ns), SYN_RECV -> ESTABLISHED
+ * and its queueing on the listener, one record (ST_XF_CHILD_STATES).
+ * Returns the record's time (0 when not emitted). */
+static __always_inline __u64 emit_child_states(struct sock *sk, __u64 listener, __u64 clone_ns,
+					       __u8 clone_old)
 {
 	struct st_event *e = ev_reserve(ST_EV_CHILD_QUEUED, ST_TIER_TRACEPOINT);
-	__u64 clone_ns = ss->clone_ns;
+	__u64 now;
 
-	ss->clone_ns = 0;
-	/* queued now: the event's time, one clock read less */
-	if (!ss->queued_ns)
-		ss->queued_ns = e ? e->time_ns : bpf_ktime_get_ns();
 	if (!e)
-		return;
+		return 0;
+	now = e->time_ns;
 	fill_sock_btf(e, sk);
-	fill_listener_queue(e, (struct sock *)ss->listener);
+	fill_listener_queue(e, (struct sock *)listener);
 	e->xflags = ST_XF_CHILD_STATES;
-	e->old_state = ss->clone_old;
+	e->old_state = clone_old;
 	e->new_state = TCP_SYN_RECV;
-	e->latency_ns = e->time_ns - clone_ns;
+	e->latency_ns = now - clone_ns;
 	ev_submit(e);
+	return now;
 }
 
-static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
+static __always_inline void child_queued_states(struct sock *sk, struct st_sock_state *ss)
+{
+	__u64 clone_ns = ss->clone_ns, t;
+
+	ss->clone_ns = 0;
+	t = emit_child_states(sk, ss->listener, clone_ns, ss->clone_old);
+	/* queued now: the event's time, one clock read less */
+	if (!ss->queued_ns)
+		ss->queued_ns = t ? t : bpf_ktime_get_ns();
+}
+
+/* Is sk (BTF-typed, not a listener) a child of a listener of ours? Its
+ * listener, 1 when that listener closed, 0 when not ours (see
+ * retired_ports). */
+static __always_inline __u64 child_listener(struct sock *sk, __u16 port)
+{
+	__u64 net, l, bind;
+	struct retired_port *r;
+	__u32 pkey;
+
+	if (!(listen_port_bits[port >> 6] & (1ull << (port & 63))))
+		return 0;
+	net = (__u64)sk->__sk_common.skc_net.net;
+	l = listener_by_port(port, sk->__sk_common.skc_family, net, NULL);
+	if (l || !any_retired)
+		return l;
+	pkey = port_key(port, sk->__sk_common.skc_family);
+	r = bpf_map_lookup_elem(&retired_ports, &pkey);
+	if (!r && sk->__sk_common.skc_family == AF_INET) {
+		pkey = port_key(port, AF_INET6);
+		r = bpf_map_lookup_elem(&retired_ports, &pkey);
+	}
+	if (!r || r->net != net)
+		return 0;
+	/* a socket moving to CLOSE gave its bucket back already */
+	bind = sock_bind_bucket(sk);
+	return !bind || bind == r->bind;
+}
+
+/* sk's local port. The kernel gives it back (inet_num 0) before the move
+ * to CLOSE is traced; the port its packets carried stays. */
+static __always_inline __u16 sock_local_port(struct sock *sk, int newstate)
+{
+	__u16 port = sk->__sk_common.skc_num;
+
+	if (!port && newstate == TCP_CLOSE)
+		port = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	return port;
+}
+
+static __always_inline struct clone_stash *clone_stash_here(__u32 where)
+{
+	return bpf_map_lookup_elem(&clone_stash, &where);
+}
+
+/* The fd the current thread is closing: -1 when close_range() (which of
+ * its range is not known here; user space knows the socket's fd), -2 when
+ * not closing. For hooks in process context. */
+static __always_inline __s32 closing_any_fd(void)
+{
+	struct syscall_args a;
+
+	current_syscall(&a);
+	if (a.nr == NR_close)
+		return (__s32)a.arg1;
+	return a.nr == NR_close_range ? -1 : -2;
+}
+
+/* A change of a child followed by its port: no entry, so fd -1 in its
+ * events (user space knows it from the accept) but for its close, which
+ * is the target's close() of a socket it accepted (sk_socket set) in
+ * process context. */
+static __always_inline void port_child_change(struct sock *sk, __u64 l, int old, int new,
+					      __u32 where)
+{
+	struct clone_stash *cs = clone_stash_here(where);
+	__u64 clone_ns = 0;
+	__u8 clone_old = 0;
+	__s32 fd = -2;
+
+	if (cs && cs->sk == (__u64)sk) {
+		clone_ns = cs->ns;
+		clone_old = cs->old;
+		cs->sk = 0;
+	}
+	/* queued just before it leaves SYN_RECV (see set_state()); a TCP
+	 * Fast Open child may be accepted before */
+	if (old == TCP_SYN_RECV && new == TCP_ESTABLISHED && !sk->sk_socket && l > 1) {
+		if (clone_ns && (type_mask & (1u << ST_EV_CHILD_QUEUED))) {
+			emit_child_states(sk, l, clone_ns, clone_old);
+			return;
+		}
+		if (clone_ns)
+			emit_state(sk, -1, clone_old, TCP_SYN_RECV, clone_ns);
+		emit_state(sk, -1, old, new, 0);
+		emit_child_queued((struct sock *)l, sk, ST_TIER_TRACEPOINT);
+		return;
+	}
+	if (clone_ns)
+		emit_state(sk, -1, clone_old, TCP_SYN_RECV, clone_ns);
+	/* sk_socket: not a child the listener's close() drops, nor one
+	 * whose close() orphaned it (its later changes, from the backlog,
+	 * still in close()) */
+	if (!where && sk->sk_socket && is_target())
+		fd = closing_any_fd();
+	if (fd != -2)
+		emit_close(sk, fd, old, new, 0);
+	else
+		emit_state(sk, -1, old, new, 0);
+}
+
+/* A child's clone, kept for its next change. A clone left here by a child
+ * whose next change did not come on this CPU is sent now, on its own. */
+static __always_inline void clone_put(struct sock *sk, int old, __u32 where)
+{
+	struct clone_stash *cs = clone_stash_here(where);
+
+	if (!cs)
+		return;
+	if (cs->sk) {
+		struct st_event *e = ev_reserve(ST_EV_STATE, ST_TIER_TRACEPOINT);
+
+		if (e) {
+			fill_sock((void *)e, (struct sock *)cs->sk);
+			e->sk_id = cs->sk;
+			e->time_ns = cs->ns;
+			e->old_state = cs->old;
+			e->new_state = TCP_SYN_RECV;
+			ev_submit(e);
+		}
+	}
+	cs->sk = (__u64)sk;
+	cs->ns = bpf_ktime_get_ns();
+	cs->old = old;
+}
+
+/* where: ctx_where() */
+static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u32 where)
 {
 	struct st_listener_state *ls;
 	struct st_sock_state *ss;
@@ -1402,7 +1629,13 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 				return 0;
 			}
 		} else if (!sock_filter[sock_slot(&key)]) {
-			return 0;
+			/* nor a child of a listener of ours (a port bit: the
+			 * socket's line was just written) */
+			__u16 port = sock_local_port(sk, newstate);
+
+			if (!port_children() ||
+			    !(listen_port_bits[port >> 6] & (1ull << (port & 63))))
+				return 0;
 		}
 	}
 	if (!is_tcp_btf(sk))
@@ -1414,7 +1647,15 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 			 * kernel skipped (see sock_forget()) */
 			ls = bpf_map_lookup_elem(&listeners, &key);
 			if (ls)
-				listener_del(sk, ls);
+				listener_del(sk, ls, 0);
+			/* another's listener on a port ours left: its children
+			 * would share the bind bucket (see retired_ports) */
+			if (any_retired) {
+				__u32 pkey = port_key(sk->__sk_common.skc_num,
+						      sk->__sk_common.skc_family);
+
+				bpf_map_delete_elem(&retired_ports, &pkey);
+			}
 			return 0;
 		}
 		listener_add(sk, syscall_fd(NR_listen));
@@ -1433,7 +1674,7 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 		else
 			emit_state(sk, ls->fd, oldstate, newstate, 0);
 		if (newstate == TCP_CLOSE)
-			listener_del(sk, ls);
+			listener_del(sk, ls, 1);
 		return 0;
 	}
 
@@ -1472,6 +1713,10 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 			/* its clone is sent with its next change, in one
 			 * record when that is to ESTABLISHED (microseconds
 			 * later, in the same packet's processing) */
+			if (port_children()) {
+				clone_put(sk, oldstate, where);
+				return 0;
+			}
 			struct st_sock_state child = {
 				.fd = -1,
 				.flags = ST_SS_CHILD,
@@ -1483,6 +1728,11 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate)
 			sock_insert(sk, &child);
 			return 0;
 		} else {
+			__u64 l = port_children() ?
+				  child_listener(sk, sock_local_port(sk, newstate)) : 0;
+
+			if (l)
+				port_child_change(sk, l, oldstate, newstate, where);
 			return 0;
 		}
 	} else if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
@@ -1556,17 +1806,16 @@ struct {
 __u64 state_recovered = 0;
 
 /* the token slot of the context this run is in */
-static __always_inline struct state_change *state_seen_here(void)
+static __always_inline struct state_change *state_seen_here(__u32 where)
 {
-	__u32 where = !on_task_stack();
-
 	return bpf_map_lookup_elem(&state_seen, &where);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	struct state_change *seen = state_seen_here();
+	__u32 where = ctx_where(ctx);
+	struct state_change *seen = state_seen_here(where);
 
 	/* the token first, armed or not: tp_set_state_again may be armed
 	 * by the time it runs */
@@ -1576,17 +1825,19 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	}
 	if (!armed)
 		return 0;
-	return set_state(sk, oldstate, newstate);
+	return set_state(sk, oldstate, newstate, where);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state_again, struct sock *sk, int oldstate, int newstate)
 {
 	struct state_change *seen;
+	__u32 where;
 
 	if (!armed)
 		return 0;
-	seen = state_seen_here();
+	where = ctx_where(ctx);
+	seen = state_seen_here(where);
 	if (!seen)
 		return 0;
 	if (seen->sk == (__u64)sk && seen->states == (oldstate << 8 | newstate)) {
@@ -1594,7 +1845,7 @@ int BPF_PROG(tp_set_state_again, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	}
 	__sync_fetch_and_add(&state_recovered, 1);
-	return set_state(sk, oldstate, newstate);
+	return set_state(sk, oldstate, newstate, where);
 }
 
 /*
@@ -1796,7 +2047,7 @@ int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 		ours = bpf_map_lookup_elem(&listeners, &key);
 	else
 		ours = sock_lookup_btf(sk, &key);
-	if (!ours)
+	if (!ours && !(port_children() && child_listener(sk, sk->__sk_common.skc_num)))
 		return 0;
 	epoll_wakeups(sk, EPOLLIN | EPOLLRDNORM, ST_TIER_TRACEPOINT);
 	return 0;

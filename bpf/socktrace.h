@@ -191,6 +191,7 @@ struct st_event {
 /* TCP states the expansion names (the kernel's values) */
 #define ST_TCP_ESTABLISHED 1
 #define ST_TCP_SYN_RECV 3
+#define ST_TCP_CLOSE 7
 
 /* Values of the event programs' ownership maps (bpf/events.bpf.c), which
  * user space seeds from a snapshot. */

@@ -28,6 +28,7 @@
 #include "events.skel.h"
 #include "format.h"
 #include "snapshot.h"
+#include "sock_fds.h"
 #include "util.h"
 
 #define KPROBE_PMU "/sys/bus/event_source/devices/kprobe"
@@ -144,11 +145,25 @@ struct event_source {
 	/* read from the ring, not delivered yet: the BPF side stages events
 	 * per CPU, so the ring is not in time order */
 	struct event_order pending;
+	/* children followed by their port in BPF (no entry there): their fd
+	 * and queueing time, from their accept and child_queued events */
+	struct sock_fds socks;
 	/* valid during one poll */
 	st_event_fn fn;
 	void *fn_ctx;
 	int polled;
 };
+
+/* The types the BPF side emits for a user's filter: sock_note() needs a
+ * child's accept, child_queued and close to fill in its other events. */
+static uint32_t bpf_type_mask(uint32_t type_mask)
+{
+	uint32_t socks = 1u << ST_EV_STATE | 1u << ST_EV_CLOSE | 1u << ST_EV_ACCEPT;
+
+	if (type_mask & socks)
+		type_mask |= socks | 1u << ST_EV_CHILD_QUEUED;
+	return type_mask;
+}
 
 /* ---- probing ---- */
 
@@ -480,7 +495,7 @@ static int open_skel(struct event_source *s)
 	if (!skel)
 		return -errno;
 	skel->rodata->target_tgid = s->pid;
-	skel->data->type_mask = s->type_mask;
+	skel->data->type_mask = bpf_type_mask(s->type_mask);
 	for (h = 0; h < ST_HOOK_COUNT; h++)
 		skel->rodata->hook_tier[h] = s->hooks[h].tier;
 	skel->rodata->ack_overflow_by_skb = ack_overflow_by_skb(s);
@@ -690,9 +705,55 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 	return 0;
 }
 
-static void deliver(struct event_source *s, const struct st_event *e)
+/* Sockets user space keeps (struct sock_fds) past this many are dropped:
+ * the close of some went unseen (counted as lost). */
+#define SOCK_FDS_MAX (1u << 20)
+
+/* What a port-followed child's events leave out, filled in from its earlier
+ * ones: the fd it was accepted on (until its close), its wait in the accept
+ * queue (the accept's time less the child_queued's). */
+static void sock_note(struct event_source *s, struct st_event *e)
 {
-	/* a compound record's parts may include filtered-out types */
+	struct sock_fd *f;
+
+	switch (e->type) {
+	case ST_EV_CHILD_QUEUED:
+		if (s->socks.n >= SOCK_FDS_MAX)
+			sock_fds__free(&s->socks);
+		f = sock_fds__put(&s->socks, e->sk_id);
+		if (f)
+			f->queued_ns = e->time_ns;
+		break;
+	case ST_EV_ACCEPT:
+		f = e->fd >= 0 ? sock_fds__put(&s->socks, e->sk_id) : NULL;
+		if (!f)
+			break;
+		if (!e->latency_ns && f->queued_ns && e->time_ns >= f->queued_ns)
+			e->latency_ns = e->time_ns - f->queued_ns;
+		f->queued_ns = 0;
+		f->fd = e->fd;
+		break;
+	case ST_EV_STATE:
+	case ST_EV_CLOSE:
+		f = sock_fds__get(&s->socks, e->sk_id);
+		if (!f)
+			break;
+		if (e->fd < 0)
+			e->fd = f->fd;
+		/* the fd is gone after the close; nothing follows a CLOSE */
+		if (e->type == ST_EV_CLOSE)
+			f->fd = -1;
+		if (e->new_state == ST_TCP_CLOSE && e->type == ST_EV_STATE)
+			sock_fds__del(&s->socks, e->sk_id);
+		break;
+	}
+}
+
+static void deliver(struct event_source *s, struct st_event *e)
+{
+	sock_note(s, e);
+	/* a compound record's parts may include filtered-out types, and
+	 * the BPF side sends some for sock_note() (bpf_type_mask()) */
 	if (!(s->type_mask & (1u << e->type)) && e->type != ST_EV_LOST)
 		return;
 	s->delivered++;
@@ -724,8 +785,10 @@ static void deliver_compound(struct event_source *s, struct st_event *e)
 	e->old_state = e->type == ST_EV_CLOSE ? e->old_state : 0;
 	e->new_state = 0;
 	deliver(s, e);
-	if (e->type == ST_EV_CLOSE)
+	if (e->type == ST_EV_CLOSE) {
+		state.fd = e->fd; /* as sock_note() found it */
 		deliver(s, &state);
+	}
 }
 
 /* A ring record holds one CPU's staged events (bpf/events.bpf.c). */
@@ -834,7 +897,10 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 	/* All attached: the programs start work together (see `armed` in
 	 * bpf/events.bpf.c). What the kernel skipped before is not lost. */
 	s->skipped_base = hook_misses(s);
-	__atomic_store_n(&s->skel->bss->armed, 1, __ATOMIC_SEQ_CST);
+	/* bench hook: every program attached but none at work, the price of
+	 * the hooks alone (tests/bench/bench_events.sh -o unarmed) */
+	if (!getenv("SOCKTRACE_UNARMED"))
+		__atomic_store_n(&s->skel->bss->armed, 1, __ATOMIC_SEQ_CST);
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
 		err = s->ncpus ? s->ncpus : -EINVAL;
@@ -874,7 +940,7 @@ int event_source__set_filter(struct event_source *s, uint32_t type_mask)
 {
 	if (!s || !s->skel)
 		return -EINVAL;
-	__atomic_store_n(&s->skel->data->type_mask, type_mask, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->skel->data->type_mask, bpf_type_mask(type_mask), __ATOMIC_RELAXED);
 	s->type_mask = type_mask;
 	return 0;
 }
@@ -1034,5 +1100,6 @@ void event_source__close(struct event_source *s)
 	free(s->lost_percpu);
 	free(s->oldest_percpu);
 	event_order__free(&s->pending);
+	sock_fds__free(&s->socks);
 	free(s);
 }

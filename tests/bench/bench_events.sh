@@ -4,39 +4,49 @@
 # the server; reports connections/s for both and their ratio, events/s
 # delivered and events lost. Targets (tracepoint tier): loss <= 5%, 0 lost.
 #
-#   bench_events.sh [-d SECONDS] [-r ROUNDS] [-j CLIENT_THREADS] [-o OUTPUT]
+#   bench_events.sh [-d SECONDS] [-r ROUNDS] [-j CLIENT_THREADS]
+#                   [-o OUTPUT[,OUTPUT...]] [-w WORKLOAD[,WORKLOAD...]]
 #
 # OUTPUT is what socktrace does with the events: json (default: --json to
-# /dev/null, formatting every event), text, or filter (--filter
-# accept_overflow: every hook attached, almost nothing printed).
+# /dev/null, formatting every event), text, filter (--filter
+# accept_overflow: every hook attached and following the target's sockets,
+# almost nothing emitted) or unarmed (every hook attached, none at work:
+# the price of the hooks alone; SOCKTRACE_UNARMED=1). Several outputs are
+# measured in the same rounds, which prices each layer side by side.
 # Workloads: churn (connect, close; the server accepts and closes) and echo
-# (10 round trips of 64 bytes per connection through an epoll server). Each
-# round runs without, with, with, without (each run in a fresh network
-# namespace): the machine is noisy and drifts, and this order cancels a
-# drift that is steady over a round. A round's ratio is its two runs with
-# over its two without; the headline ratio is the median of the rounds'
-# ratios, with the spread beside it.
+# (10 round trips of 64 bytes per connection through an epoll server);
+# both by default. Each round runs without, then each output in turn and
+# back in reverse order, then without again (off, A, B, B, A, off; each
+# run in a fresh network namespace): the machine is noisy and drifts, and
+# this order cancels a drift that is steady over a round. A round's ratio
+# for an output is its two runs over the round's two without; the headline
+# ratio is the median of the rounds' ratios, with the spread beside it.
 # socktrace's own CPU time while the load ran is reported per event.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TB=$ROOT/tests/.output
 SOCKTRACE=${SOCKTRACE:-$ROOT/socktrace}
-SECS=5 ROUNDS=3 THREADS=2 OUTPUT=json
-while getopts "d:r:j:o:" opt; do
+SECS=5 ROUNDS=3 THREADS=2 OUTPUTS=json WORKLOADS=churn,echo
+usage="usage: $0 [-d SECONDS] [-r ROUNDS] [-j THREADS] [-o json|text|filter|unarmed[,...]] [-w churn|echo[,...]]"
+while getopts "d:r:j:o:w:" opt; do
 	case $opt in
 	d) SECS=$OPTARG ;;
 	r) ROUNDS=$OPTARG ;;
 	j) THREADS=$OPTARG ;;
-	o) OUTPUT=$OPTARG ;;
-	*) echo "usage: $0 [-d SECONDS] [-r ROUNDS] [-j THREADS] [-o json|text|filter]" >&2; exit 2 ;;
+	o) OUTPUTS=$OPTARG ;;
+	w) WORKLOADS=$OPTARG ;;
+	*) echo "$usage" >&2; exit 2 ;;
 	esac
 done
-case $OUTPUT in
-json) ST_OUT=(--json) ;;
-text) ST_OUT=() ;;
-filter) ST_OUT=(--filter accept_overflow) ;;
-*) echo "bad -o '$OUTPUT'" >&2; exit 2 ;;
-esac
+IFS=, read -ra outputs <<<"$OUTPUTS"
+IFS=, read -ra workloads <<<"$WORKLOADS"
+for w in "${workloads[@]}"; do
+	case $w in
+	churn | echo) ;;
+	*) echo "bad -w '$w' (churn or echo)" >&2; exit 2 ;;
+	esac
+done
+[ ${#outputs[@]} -gt 0 ] && [ ${#workloads[@]} -gt 0 ] || { echo "$usage" >&2; exit 2; }
 [ -x "$TB/churn" ] || { echo "build first: make test-bins" >&2; exit 1; }
 NS=evb$$
 tmp=$(mktemp -d)
@@ -50,20 +60,29 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$ROOT/tests/bench/churn_server.sh"
+for o in "${outputs[@]}"; do
+	socktrace_output "$o" || { echo "bad -o '$o' (json, text, filter or unarmed)" >&2; exit 2; }
+done
 
 # CPU time of a process in ns (schedstat's run time: utime and stime count
 # 10 ms ticks, a few percent of socktrace's time over a run)
 cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat"; }
 
-# run WORKLOAD traced(0|1): prints "rate events lost socktrace_cpu_seconds"
+# run WORKLOAD OUTPUT|off: prints "rate events lost socktrace_cpu_seconds"
 run() {
-	local workload=$1 traced=$2 port rate events=0 lost=0 rt=0 t0=0 cpu=0
+	local workload=$1 output=$2 port rate events=0 lost=0 rt=0 t0=0 cpu=0 traced=1
 	[ "$workload" = echo ] && rt=10
+	if [ "$output" = off ]; then
+		traced=0
+	else
+		socktrace_output "$output"
+	fi
 	# an accept queue deep enough that no SYN is dropped (each drop stalls
 	# a client thread for the 1 s SYN retransmit and the run measures stalls)
 	churn_server_start "$SECS" net.core.somaxconn=65535
 	if [ "$traced" = 1 ]; then
-		"$SOCKTRACE" -p "$srv" --events "${ST_OUT[@]}" >/dev/null 2>"$tmp/st.err" &
+		env "${st_env[@]}" "$SOCKTRACE" -p "$srv" --events "${st_out[@]}" >/dev/null \
+			2>"$tmp/st.err" &
 		st=$!
 		for _ in $(seq 200); do grep -q 'tracing pid' "$tmp/st.err" && break; sleep 0.05; done
 		t0=$(cpu_ns "$st")
@@ -87,33 +106,45 @@ run() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-echo "socktrace --events benchmark: $SECS s per run, $ROUNDS rounds, $THREADS client threads, output $OUTPUT"
+echo "socktrace --events benchmark: $SECS s per run, $ROUNDS rounds, $THREADS client threads, output ${outputs[*]}"
 echo "kernel $(uname -r), $(nproc) CPUs; tiers: $("$SOCKTRACE" --probe --json | jq -r '[.hooks[].tier] | unique | join(",")')"
-printf '%-8s %10s %10s %7s %15s %10s %6s %11s\n' workload "off conn/s" "on conn/s" ratio \
-	"(min..max)" "events/s" lost "us/event"
-for workload in churn echo; do
-	: >"$tmp/off" ; : >"$tmp/on" ; : >"$tmp/evs" ; : >"$tmp/lost" ; : >"$tmp/ratio"
-	: >"$tmp/cpu"
+printf '%-8s %-8s %10s %10s %7s %15s %10s %6s %11s\n' workload output "off conn/s" "on conn/s" \
+	ratio "(min..max)" "events/s" lost "us/event"
+for workload in "${workloads[@]}"; do
+	: >"$tmp/off"
+	for o in "${outputs[@]}"; do
+		for f in on evs lost ratio cpu; do : >"$tmp/$f.$o"; done
+	done
 	for _ in $(seq "$ROUNDS"); do
-		off1=$(run "$workload" 0 | awk '{ print $1 }')
-		read -r rate1 events1 lost1 cpu1 < <(run "$workload" 1)
-		read -r rate2 events2 lost2 cpu2 < <(run "$workload" 1)
-		off2=$(run "$workload" 0 | awk '{ print $1 }')
+		# off, each output, each output in reverse, off
+		order=("${outputs[@]}")
+		for ((i = ${#outputs[@]} - 1; i >= 0; i--)); do order+=("${outputs[i]}"); done
+		off1=$(run "$workload" off | awk '{ print $1 }')
+		: >"$tmp/round"
+		for o in "${order[@]}"; do
+			echo "$o $(run "$workload" "$o")" >>"$tmp/round"
+		done
+		off2=$(run "$workload" off | awk '{ print $1 }')
 		printf '%s\n' "$off1" "$off2" >>"$tmp/off"
-		printf '%s\n' "$rate1" "$rate2" >>"$tmp/on"
-		awk -v a="$rate1" -v b="$rate2" -v c="$off1" -v d="$off2" \
-			'BEGIN { print c + d ? (a + b) / (c + d) : 0 }' >>"$tmp/ratio"
-		for r in "$events1 $lost1 $cpu1" "$events2 $lost2 $cpu2"; do
-			read -r events lost cpu <<<"$r"
-			echo "$events" | awk -v s="$SECS" '{ printf "%.0f\n", $1 / (s + 0.5) }' >>"$tmp/evs"
-			echo "$lost" >>"$tmp/lost"
-			awk -v c="$cpu" -v e="$events" 'BEGIN { print e ? c * 1e6 / e : 0 }' >>"$tmp/cpu"
+		for o in "${outputs[@]}"; do
+			awk -v o="$o" '$1 == o { print $2 }' "$tmp/round" >>"$tmp/on.$o"
+			awk -v o="$o" -v c="$off1" -v d="$off2" '$1 == o { s += $2 }
+				END { print c + d ? s / (c + d) : 0 }' "$tmp/round" >>"$tmp/ratio.$o"
+			awk -v o="$o" -v s="$SECS" '$1 == o {
+				printf "%.0f\n", $3 / (s + 0.5) >>"'"$tmp/evs.$o"'"
+				print $4 >>"'"$tmp/lost.$o"'"
+				print $3 >= 1000 ? $5 * 1e6 / $3 : 0 >>"'"$tmp/cpu.$o"'" }' "$tmp/round"
 		done
 	done
-	lost=$(awk '{ s += $1 } END { print s + 0 }' "$tmp/lost")
-	printf '%-8s %10.0f %10.0f %7.3f %15s %10.0f %6d %11.2f\n' "$workload" \
-		"$(median <"$tmp/off")" "$(median <"$tmp/on")" "$(median <"$tmp/ratio")" \
-		"($(sort -n "$tmp/ratio" | head -1 | xargs printf '%.3f')..$(sort -n "$tmp/ratio" | tail -1 | xargs printf '%.3f'))" \
-		"$(median <"$tmp/evs")" "$lost" "$(median <"$tmp/cpu")"
-	echo "  rounds off: $(tr '\n' ' ' <"$tmp/off")  on: $(tr '\n' ' ' <"$tmp/on")"
+	for o in "${outputs[@]}"; do
+		lost=$(awk '{ s += $1 } END { print s + 0 }' "$tmp/lost.$o")
+		printf '%-8s %-8s %10.0f %10.0f %7.3f %15s %10.0f %6d %11.2f\n' "$workload" "$o" \
+			"$(median <"$tmp/off")" "$(median <"$tmp/on.$o")" "$(median <"$tmp/ratio.$o")" \
+			"($(sort -n "$tmp/ratio.$o" | head -1 | xargs printf '%.3f')..$(sort -n "$tmp/ratio.$o" | tail -1 | xargs printf '%.3f'))" \
+			"$(median <"$tmp/evs.$o")" "$lost" "$(median <"$tmp/cpu.$o")"
+	done
+	echo "  rounds off: $(tr '\n' ' ' <"$tmp/off")"
+	for o in "${outputs[@]}"; do
+		echo "  rounds $o: $(tr '\n' ' ' <"$tmp/on.$o")"
+	done
 done

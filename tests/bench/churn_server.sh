@@ -1,5 +1,5 @@
 # Sourced by the benchmarks that run tests/progs/churn.c (bench_events.sh,
-# bench_trace.sh, bench_bpfcost.sh); they set NS, TB and tmp.
+# bench_toggle.sh, bench_trace.sh, bench_bpfcost.sh); they set NS, TB and tmp.
 #
 # churn_server_start SECONDS [SYSCTL=VALUE...]: a fresh network namespace
 # $NS with churn's server in it, serving for SECONDS and a minute more.
@@ -18,4 +18,20 @@ churn_server_start() {
 	srv=$!
 	for _ in $(seq 100); do grep -q SERVER "$tmp/server.out" && break; sleep 0.05; done
 	port=$(awk '{ print $3 }' "$tmp/server.out")
+}
+
+# socktrace_output OUTPUT: sets st_out (socktrace's arguments) and st_env
+# (its environment) for what the benchmarks call an output: json (--json,
+# every event formatted), text, filter (--filter accept_overflow: every hook
+# at work, almost nothing emitted), unarmed (every hook attached, none at
+# work: SOCKTRACE_UNARMED=1). Returns 1 for anything else.
+socktrace_output() {
+	st_out=() st_env=()
+	case $1 in
+	json) st_out=(--json) ;;
+	text) ;;
+	filter) st_out=(--filter accept_overflow) ;;
+	unarmed) st_env=(SOCKTRACE_UNARMED=1) ;;
+	*) return 1 ;;
+	esac
 }
