@@ -1530,9 +1530,9 @@ static __always_inline struct clone_stash *clone_stash_here(__u32 where)
 	return bpf_map_lookup_elem(&clone_stash, &where);
 }
 
-/* The fd the current thread is closing: -1 when close_range() (which of
- * its range is not known here; user space knows the socket's fd), -2 when
- * not closing. For hooks in process context. */
+/* The fd the current thread is closing: ST_FD_ACCEPTED when close_range()
+ * (which of its range is not known here; user space knows the socket's
+ * fd), -2 when not closing. For hooks in process context. */
 static __always_inline __s32 closing_any_fd(void)
 {
 	struct syscall_args a;
@@ -1540,7 +1540,7 @@ static __always_inline __s32 closing_any_fd(void)
 	current_syscall(&a);
 	if (a.nr == NR_close)
 		return (__s32)a.arg1;
-	return a.nr == NR_close_range ? -1 : -2;
+	return a.nr == NR_close_range ? ST_FD_ACCEPTED : -2;
 }
 
 /* A change of a child followed by its port: no entry, so fd -1 in its
@@ -1575,15 +1575,15 @@ static __always_inline void port_child_change(struct sock *sk, __u64 l, int old,
 	}
 	if (clone_ns)
 		emit_state(sk, -1, clone_old, TCP_SYN_RECV, clone_ns);
-	/* sk_socket: not a child the listener's close() drops, nor one
-	 * whose close() orphaned it (its later changes, from the backlog,
-	 * still in close()) */
+	/* sk_socket: accepted and not closed. Not a child the listener's
+	 * close() drops, nor one whose close() orphaned it (its later
+	 * changes, from the backlog, still in close()). */
 	if (!where && sk->sk_socket && is_target())
 		fd = closing_any_fd();
 	if (fd != -2)
 		emit_close(sk, fd, old, new, 0);
 	else
-		emit_state(sk, -1, old, new, 0);
+		emit_state(sk, sk->sk_socket ? ST_FD_ACCEPTED : -1, old, new, 0);
 }
 
 /* A child's clone, kept for its next change. A clone left here by a child

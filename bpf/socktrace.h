@@ -184,6 +184,11 @@ struct st_event {
  * new_state at the same time. */
 #define ST_XF_CLOSE_STATE 0x2
 
+/* A ring record's fd for a socket the target accepted and has not closed
+ * whose fd the BPF side does not keep (a listener's child followed by its
+ * port): user space fills it in from the accept (user/events.c). */
+#define ST_FD_ACCEPTED (-3)
+
 /* A ring record is an event without its comm, which user space fills in
  * (the BPF side never knows it better: 16 bytes less per record). */
 #define ST_RING_RECORD_SIZE __builtin_offsetof(struct st_event, comm)
@@ -191,7 +196,6 @@ struct st_event {
 /* TCP states the expansion names (the kernel's values) */
 #define ST_TCP_ESTABLISHED 1
 #define ST_TCP_SYN_RECV 3
-#define ST_TCP_CLOSE 7
 
 /* Values of the event programs' ownership maps (bpf/events.bpf.c), which
  * user space seeds from a snapshot. */

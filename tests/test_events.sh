@@ -120,6 +120,9 @@ check_eq "child_queued events (peer ports)" \
 check_eq "close events = closed connections (peer ports)" \
 	"$(evq srv 'select(.type == "close" and .sport == 8080) | .dport' | sort -n | tr '\n' ' ')" "$srv_ports"
 check_eq "accept wait measured" "$(evq srv 'select(.type == "accept" and .latency_ns > 0) | 1' | wc -l)" 5
+check_eq "close events carry the fds accept gave" \
+	"$(evq srv 'select(.type == "close" and .sport == 8080) | .fd' | sort -n | tr '\n' ' ')" \
+	"$(evq srv 'select(.type == "accept") | .fd' | sort -n | tr '\n' ' ')"
 check_eq "connect events = connections made (local ports)" \
 	"$(evq cli 'select(.type == "connect" and .dport == 8080) | .sport' | sort -n | tr '\n' ' ')" "$cli_ports"
 check_eq "connect_done ok for each" \

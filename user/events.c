@@ -124,6 +124,31 @@ static const struct prog_def prog_defs[] = {
 #undef H
 #define N_PROGS (sizeof(prog_defs) / sizeof(prog_defs[0]))
 
+/*
+ * The children queued on one listener port, in the order their child_queued
+ * events came (a ring), each with its time, until its accept: the accept
+ * queue is a FIFO, so an accept finds its child at the front or a few
+ * places in (two CPUs queueing at once may swap neighbours). Read in order:
+ * a hash of the same sockets (13,000 at once in the churn benchmark) missed
+ * the cache at every lookup and cost socktrace a third more CPU.
+ */
+struct child_queued_at {
+	uint64_t sk; /* 0: accepted */
+	uint64_t ns;
+};
+
+struct child_fifo {
+	uint16_t port;
+	size_t head, n, cap; /* cap: a power of two */
+	struct child_queued_at *q;
+};
+
+#define CHILD_FIFOS 64
+/* how far into a fifo an accept looks */
+#define CHILD_FIFO_WINDOW 64
+/* children kept per port at most (the oldest make way) */
+#define CHILD_FIFO_MAX (1u << 20)
+
 struct event_source {
 	struct events_bpf *skel;
 	struct ring_buffer *rb;
@@ -145,9 +170,12 @@ struct event_source {
 	/* read from the ring, not delivered yet: the BPF side stages events
 	 * per CPU, so the ring is not in time order */
 	struct event_order pending;
-	/* children followed by their port in BPF (no entry there): their fd
-	 * and queueing time, from their accept and child_queued events */
-	struct sock_fds socks;
+	/* a listener's children the BPF side follows by their port (no entry
+	 * there): their fds, from their accept to their close, and when they
+	 * were queued, from child_queued to their accept */
+	struct sock_fds accepted;
+	struct child_fifo fifos[CHILD_FIFOS];
+	int n_fifos;
 	/* valid during one poll */
 	st_event_fn fn;
 	void *fn_ctx;
@@ -705,53 +733,117 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 	return 0;
 }
 
-/* Sockets user space keeps (struct sock_fds) past this many are dropped:
- * the close of some went unseen (counted as lost). */
+/* Sockets kept past this many are dropped: the close of some went unseen
+ * (counted as lost) or the target exited. */
 #define SOCK_FDS_MAX (1u << 20)
 
-/* What a port-followed child's events leave out, filled in from its earlier
- * ones: the fd it was accepted on (until its close), its wait in the accept
- * queue (the accept's time less the child_queued's). */
+static struct child_fifo *child_fifo(struct event_source *s, uint16_t port, int make)
+{
+	struct child_fifo *f;
+
+	for (int i = 0; i < s->n_fifos; i++)
+		if (s->fifos[i].port == port)
+			return &s->fifos[i];
+	if (!make || s->n_fifos == CHILD_FIFOS)
+		return NULL;
+	f = &s->fifos[s->n_fifos++];
+	*f = (struct child_fifo){ .port = port };
+	return f;
+}
+
+static void child_fifo_push(struct child_fifo *f, uint64_t sk, uint64_t ns)
+{
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 256;
+		struct child_queued_at *q;
+
+		if (cap > CHILD_FIFO_MAX) {
+			f->head = (f->head + 1) & (f->cap - 1); /* the oldest makes way */
+			f->n--;
+		} else if ((q = malloc(cap * sizeof(*q)))) {
+			for (size_t i = 0; i < f->n; i++)
+				q[i] = f->q[(f->head + i) & (f->cap - 1)];
+			free(f->q);
+			f->q = q;
+			f->cap = cap;
+			f->head = 0;
+		} else {
+			return;
+		}
+	}
+	f->q[(f->head + f->n) & (f->cap - 1)] = (struct child_queued_at){ sk, ns };
+	f->n++;
+}
+
+/* sk's queueing time, taken out of f; 0 when not there */
+static uint64_t child_fifo_take(struct child_fifo *f, uint64_t sk)
+{
+	for (int again = 0; again < 2 && f->n; again++) {
+		for (size_t k = 0; k < f->n && k < CHILD_FIFO_WINDOW; k++) {
+			struct child_queued_at *c = &f->q[(f->head + k) & (f->cap - 1)];
+			uint64_t ns = c->ns;
+
+			if (c->sk != sk)
+				continue;
+			c->sk = 0;
+			while (f->n && !f->q[f->head].sk) {
+				f->head = (f->head + 1) & (f->cap - 1);
+				f->n--;
+			}
+			return ns;
+		}
+		/* not within the window: the front is a child never accepted
+		 * (its listener closed, or its queueing was not seen) */
+		if (f->n <= CHILD_FIFO_WINDOW)
+			break;
+		f->head = (f->head + 1) & (f->cap - 1);
+		f->n--;
+	}
+	return 0;
+}
+
+/* What the records of a child followed by its port (no entry in BPF) leave
+ * out, from its earlier ones: its wait in the accept queue (the accept's
+ * time less the child_queued's) and, from its accept to its close, its fd
+ * (ST_FD_ACCEPTED). Once per ring record, in time order. */
 static void sock_note(struct event_source *s, struct st_event *e)
 {
+	struct child_fifo *q;
 	struct sock_fd *f;
+	uint64_t ns;
 
 	switch (e->type) {
 	case ST_EV_CHILD_QUEUED:
-		if (s->socks.n >= SOCK_FDS_MAX)
-			sock_fds__free(&s->socks);
-		f = sock_fds__put(&s->socks, e->sk_id);
-		if (f)
-			f->queued_ns = e->time_ns;
+		/* the function tiers time the wait themselves */
+		if (e->tier == ST_TIER_TRACEPOINT && (q = child_fifo(s, e->sport, 1)))
+			child_fifo_push(q, e->sk_id, e->time_ns);
 		break;
 	case ST_EV_ACCEPT:
-		f = e->fd >= 0 ? sock_fds__put(&s->socks, e->sk_id) : NULL;
-		if (!f)
+		if (!e->latency_ns && (q = child_fifo(s, e->sport, 0)) &&
+		    (ns = child_fifo_take(q, e->sk_id)) && e->time_ns >= ns)
+			e->latency_ns = e->time_ns - ns;
+		if (e->fd < 0)
 			break;
-		if (!e->latency_ns && f->queued_ns && e->time_ns >= f->queued_ns)
-			e->latency_ns = e->time_ns - f->queued_ns;
-		f->queued_ns = 0;
-		f->fd = e->fd;
+		if (s->accepted.n >= SOCK_FDS_MAX)
+			sock_fds__free(&s->accepted);
+		f = sock_fds__put(&s->accepted, e->sk_id);
+		if (f)
+			f->fd = e->fd;
 		break;
 	case ST_EV_STATE:
 	case ST_EV_CLOSE:
-		f = sock_fds__get(&s->socks, e->sk_id);
-		if (!f)
-			break;
-		if (e->fd < 0)
-			e->fd = f->fd;
-		/* the fd is gone after the close; nothing follows a CLOSE */
+		if (e->fd == ST_FD_ACCEPTED) {
+			f = sock_fds__get(&s->accepted, e->sk_id);
+			e->fd = f ? f->fd : -1;
+		}
 		if (e->type == ST_EV_CLOSE)
-			f->fd = -1;
-		if (e->new_state == ST_TCP_CLOSE && e->type == ST_EV_STATE)
-			sock_fds__del(&s->socks, e->sk_id);
+			sock_fds__del(&s->accepted, e->sk_id);
 		break;
 	}
 }
 
-static void deliver(struct event_source *s, struct st_event *e)
+static void deliver(struct event_source *s, const struct st_event *e)
 {
-	sock_note(s, e);
 	/* a compound record's parts may include filtered-out types, and
 	 * the BPF side sends some for sock_note() (bpf_type_mask()) */
 	if (!(s->type_mask & (1u << e->type)) && e->type != ST_EV_LOST)
@@ -765,7 +857,10 @@ static void deliver(struct event_source *s, struct st_event *e)
 /* A record standing for several events (ST_XF_*): the events, in order. */
 static void deliver_compound(struct event_source *s, struct st_event *e)
 {
-	struct st_event state = *e;
+	struct st_event state;
+
+	sock_note(s, e);
+	state = *e;
 
 	state.type = ST_EV_STATE;
 	state.xflags = 0;
@@ -785,10 +880,8 @@ static void deliver_compound(struct event_source *s, struct st_event *e)
 	e->old_state = e->type == ST_EV_CLOSE ? e->old_state : 0;
 	e->new_state = 0;
 	deliver(s, e);
-	if (e->type == ST_EV_CLOSE) {
-		state.fd = e->fd; /* as sock_note() found it */
+	if (e->type == ST_EV_CLOSE)
 		deliver(s, &state);
-	}
 }
 
 /* A ring record holds one CPU's staged events (bpf/events.bpf.c). */
@@ -805,10 +898,12 @@ static void deliver_pending_one(struct st_event *e, void *ctx)
 	struct event_source *s = ctx;
 
 	memcpy(e->comm, s->comm, sizeof(e->comm));
-	if (e->xflags)
+	if (e->xflags) {
 		deliver_compound(s, e);
-	else
+	} else {
+		sock_note(s, e);
 		deliver(s, e);
+	}
 }
 
 /* How old a CPU's staged events get before user space has that CPU write
@@ -1100,6 +1195,8 @@ void event_source__close(struct event_source *s)
 	free(s->lost_percpu);
 	free(s->oldest_percpu);
 	event_order__free(&s->pending);
-	sock_fds__free(&s->socks);
+	sock_fds__free(&s->accepted);
+	for (int i = 0; i < s->n_fifos; i++)
+		free(s->fifos[i].q);
 	free(s);
 }
