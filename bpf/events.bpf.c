@@ -119,6 +119,15 @@ __u64 listen_port_bits[65536 / 64] = {};
 __u64 untracked = 0;
 /* Entries in `socks_spill`. */
 __s64 socks_spilled = 0;
+/*
+ * Sockets in `socks` and `socks_spill`: while none (a server whose children
+ * are followed by their port), no hook reads the filter, whose line for a
+ * socket is a random one of 256 KiB, most often not in this CPU's cache.
+ * Counted as the filter is (before a socket can be found, after it cannot).
+ * A section of its own, so that its line moves between CPUs alone, not
+ * with the globals every program reads.
+ */
+__s64 socks_live SEC(".data.socks") = 0;
 /* see st_sock_filter_slot() */
 __u32 sock_filter[ST_SOCK_FILTER_SLOTS] = {};
 
@@ -842,7 +851,7 @@ static __always_inline struct st_sock_state *sock_get(__u64 key)
 	__u32 slot = sock_slot(&key);
 	struct st_sock_bucket *b;
 
-	if (!sock_filter[slot])
+	if (!socks_live || !sock_filter[slot])
 		return NULL;
 	b = sock_bucket(slot);
 	if (!b)
@@ -869,6 +878,7 @@ static __always_inline long sock_insert(struct sock *sk, struct st_sock_state *s
 	 * key is a line of its own, most often not in this CPU's cache) */
 	__u32 counted = sock_filter[slot];
 
+	__sync_fetch_and_add(&socks_live, 1);
 	__sync_fetch_and_add(&sock_filter[slot], 1);
 	b = sock_bucket(slot);
 	if (!b)
@@ -899,6 +909,7 @@ static __always_inline long sock_insert(struct sock *sk, struct st_sock_state *s
 	__sync_fetch_and_add(&socks_spilled, -1);
 out:
 	__sync_fetch_and_add(&sock_filter[slot], -1);
+	__sync_fetch_and_add(&socks_live, -1);
 	if (err == -E2BIG)
 		__sync_fetch_and_add(&untracked, 1);
 	return err;
@@ -910,7 +921,7 @@ static __always_inline void sock_untrack(__u64 key)
 	struct st_sock_bucket *b;
 	int found = 0;
 
-	if (!sock_filter[slot])
+	if (!socks_live || !sock_filter[slot])
 		return;
 	b = sock_bucket(slot);
 	if (!b)
@@ -924,6 +935,7 @@ static __always_inline void sock_untrack(__u64 key)
 		if (b->way[w].key == key &&
 		    __sync_val_compare_and_swap(&b->way[w].key, key, 0) == key) {
 			__sync_fetch_and_add(&sock_filter[slot], -1);
+			__sync_fetch_and_add(&socks_live, -1);
 			if (!sock_filter[slot])
 				return;
 			found = 1;
@@ -932,6 +944,7 @@ static __always_inline void sock_untrack(__u64 key)
 	if (!found && socks_spilled > 0 && !bpf_map_delete_elem(&socks_spill, &key)) {
 		__sync_fetch_and_add(&socks_spilled, -1);
 		__sync_fetch_and_add(&sock_filter[slot], -1);
+		__sync_fetch_and_add(&socks_live, -1);
 	}
 }
 
@@ -1278,8 +1291,6 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 		e->epfd = es->epfd;
 		e->fd = f.fd;
 		e->events = f.events & key;
-		if (!es->first_wakeup_ns)
-			es->first_wakeup_ns = e->time_ns;
 		ev_submit(e);
 	}
 }
@@ -1379,11 +1390,11 @@ static __always_inline void on_epoll_wait_exit(struct call_state *c, long ret)
 			e->count = ret;
 		else
 			e->err = ret;
-		if (es->first_wakeup_ns && e->time_ns > es->first_wakeup_ns)
-			e->latency_ns = e->time_ns - es->first_wakeup_ns;
+		/* the time since the first wake-up: user space has them all
+		 * in order (an instance's state written here and at every
+		 * wake-up would move between the CPUs at each) */
 		ev_submit(e);
 	}
-	es->first_wakeup_ns = 0;
 }
 
 static __always_inline void on_epoll_create_exit(long ret)
@@ -1628,7 +1639,7 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u
 				sock_forget(key);
 				return 0;
 			}
-		} else if (!sock_filter[sock_slot(&key)]) {
+		} else if (!socks_live || !sock_filter[sock_slot(&key)]) {
 			/* nor a child of a listener of ours (a port bit: the
 			 * socket's line was just written) */
 			__u16 port = sock_local_port(sk, newstate);
@@ -2230,8 +2241,6 @@ static __always_inline void ep_poll_callback_enter(wait_queue_entry_t *wait, voi
 	e->epfd = es->epfd;
 	e->fd = BPF_CORE_READ(epi, ffd.fd);
 	e->events = pollflags ? pollflags & mask : mask & ~EP_PRIVATE_BITS;
-	if (!es->first_wakeup_ns)
-		es->first_wakeup_ns = e->time_ns;
 	ev_submit(e);
 }
 

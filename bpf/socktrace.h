@@ -275,8 +275,8 @@ static inline __u32 st_sock_bucket_of(__u32 filter_slot)
 }
 
 struct st_epoll_state {
-	__u64 first_wakeup_ns; /* first wake-up since the last epoll_wait return */
-	__s32 epfd;
+	__s32 epfd; /* written once: only read after (see user/events.c's
+		     * sock_note() for an epoll_wait's delay) */
 	__u32 pad;
 };
 

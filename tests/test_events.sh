@@ -345,11 +345,17 @@ else
 	start_server ep -p 8085 -t 60 epoll
 	EP_SRV=$SRV_PID
 	start_tracer "$EP_SRV" ep
+	EP_ST=$ST_PID
+	# a second tracer wanting only the returns: their delay comes from
+	# wake-ups user space asks for and does not print
+	start_tracer "$EP_SRV" ep_f --filter epoll_wait_done
 	# pauses so each connection's data and FIN arrive while registered
 	in_ns "$TB/ev_client" -w 200 -s hello 127.0.0.1 8085 5 >"$TMP/ep_cli.out" 2>&1
 	check_eq "epoll client exit status" "$?" 0
 	wait_for 5 bash -c "[ \$(grep -c '^CLOSE' '$TMP/ep.out') -ge 5 ]"
 	sleep 0.2
+	stop_tracer
+	ST_PID=$EP_ST
 	stop_tracer
 	kill "$EP_SRV"
 	epfd=$(awk '/^EPFD/ { print $2 }' "$TMP/ep.out")
@@ -380,6 +386,11 @@ else
 	check "epoll_wait_done: tracepoint-tier returns without a delay ($untimed_tp) at most one per connection" \
 		test "$untimed_tp" -le "$(wc -w <<<"$ports")"
 	check "epoll_wait_done: returns with a delay ($timed)" test "$timed" -gt 0
+	check_eq "--filter epoll_wait_done: only those" "$(evq ep_f 'select(.type != "summary") | .type' | sort -u | tr '\n' ' ')" "epoll_wait_done "
+	# (each tracer reads its own clock: the same returns, timed or not)
+	check_eq "--filter epoll_wait_done: the same returns, as many with a delay" \
+		"$(evq ep_f 'select(.count > 0) | "\(.count) \(.latency_ns > 0)"' | tr '\n' ' ')" \
+		"$(evq ep 'select(.type == "epoll_wait_done" and .count > 0) | "\(.count) \(.latency_ns > 0)"' | tr '\n' ' ')"
 fi
 
 # ---- nothing of ours stays attached ----

@@ -174,6 +174,9 @@ struct event_source {
 	 * there): their fds, from their accept to their close, and when they
 	 * were queued, from child_queued to their accept */
 	struct sock_fds accepted;
+	/* per epoll fd (key fd + 1), the first wake-up since its last
+	 * epoll_wait return (in queued_ns) */
+	struct sock_fds first_wakeup;
 	struct child_fifo fifos[CHILD_FIFOS];
 	int n_fifos;
 	/* valid during one poll */
@@ -190,6 +193,8 @@ static uint32_t bpf_type_mask(uint32_t type_mask)
 
 	if (type_mask & socks)
 		type_mask |= socks | 1u << ST_EV_CHILD_QUEUED;
+	if (type_mask & 1u << ST_EV_EPOLL_WAIT_DONE)
+		type_mask |= 1u << ST_EV_EP_WAKEUP;
 	return type_mask;
 }
 
@@ -643,8 +648,10 @@ static void seed_sock(struct event_source *s, struct st_sock_bucket *tab, uint64
 	struct st_sock_bucket *b = &tab[st_sock_bucket_of(slot)];
 	uint32_t *filter = s->skel->bss->sock_filter;
 	__s64 *spilled = &s->skel->bss->socks_spilled;
+	__s64 *live = &s->skel->data_socks->socks_live;
 	int w;
 
+	__atomic_fetch_add(live, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&filter[slot], 1, __ATOMIC_SEQ_CST);
 	for (w = 0; w < ST_SOCK_WAYS; w++)
 		if (__atomic_load_n(&b->way[w].key, __ATOMIC_ACQUIRE) == key)
@@ -665,6 +672,7 @@ static void seed_sock(struct event_source *s, struct st_sock_bucket *tab, uint64
 	__atomic_fetch_sub(spilled, 1, __ATOMIC_SEQ_CST);
 uncount:
 	__atomic_fetch_sub(&filter[slot], 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(live, 1, __ATOMIC_SEQ_CST);
 }
 
 static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
@@ -802,10 +810,11 @@ static uint64_t child_fifo_take(struct child_fifo *f, uint64_t sk)
 	return 0;
 }
 
-/* What the records of a child followed by its port (no entry in BPF) leave
- * out, from its earlier ones: its wait in the accept queue (the accept's
- * time less the child_queued's) and, from its accept to its close, its fd
- * (ST_FD_ACCEPTED). Once per ring record, in time order. */
+/* What records leave out, from earlier ones, once per record in time
+ * order. A child followed by its port (no entry in BPF): its wait in the
+ * accept queue (the accept's time less the child_queued's) and, from its
+ * accept to its close, its fd (ST_FD_ACCEPTED). An epoll_wait return: the
+ * time since the first wake-up of its instance after the return before. */
 static void sock_note(struct event_source *s, struct st_event *e)
 {
 	struct child_fifo *q;
@@ -838,6 +847,21 @@ static void sock_note(struct event_source *s, struct st_event *e)
 		}
 		if (e->type == ST_EV_CLOSE)
 			sock_fds__del(&s->accepted, e->sk_id);
+		break;
+	case ST_EV_EP_WAKEUP:
+		if (e->epfd < 0)
+			break;
+		f = sock_fds__put(&s->first_wakeup, (uint64_t)e->epfd + 1);
+		if (f && !f->queued_ns)
+			f->queued_ns = e->time_ns;
+		break;
+	case ST_EV_EPOLL_WAIT_DONE:
+		f = e->epfd >= 0 ? sock_fds__get(&s->first_wakeup, (uint64_t)e->epfd + 1) : NULL;
+		if (!f)
+			break;
+		if (!e->latency_ns && f->queued_ns && e->time_ns > f->queued_ns)
+			e->latency_ns = e->time_ns - f->queued_ns;
+		f->queued_ns = 0;
 		break;
 	}
 }
@@ -1196,6 +1220,7 @@ void event_source__close(struct event_source *s)
 	free(s->oldest_percpu);
 	event_order__free(&s->pending);
 	sock_fds__free(&s->accepted);
+	sock_fds__free(&s->first_wakeup);
 	for (int i = 0; i < s->n_fifos; i++)
 		free(s->fifos[i].q);
 	free(s);
