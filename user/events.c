@@ -171,9 +171,9 @@ struct event_source {
 	 * per CPU, so the ring is not in time order */
 	struct event_order pending;
 	/* a listener's children the BPF side follows by their port (no entry
-	 * there): their fds, from their accept to their close, and when they
-	 * were queued, from child_queued to their accept */
-	struct sock_fds accepted;
+	 * there): their fds, from their accept to their close (when they
+	 * were queued, from child_queued to their accept: fifos) */
+	struct accepted_fds accepted;
 	/* per epoll fd (key fd + 1), the first wake-up since its last
 	 * epoll_wait return (in queued_ns) */
 	struct sock_fds first_wakeup;
@@ -741,10 +741,6 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 	return 0;
 }
 
-/* Sockets kept past this many are dropped: the close of some went unseen
- * (counted as lost) or the target exited. */
-#define SOCK_FDS_MAX (1u << 20)
-
 static struct child_fifo *child_fifo(struct event_source *s, uint16_t port, int make)
 {
 	struct child_fifo *f;
@@ -831,22 +827,15 @@ static void sock_note(struct event_source *s, struct st_event *e)
 		if (!e->latency_ns && (q = child_fifo(s, e->sport, 0)) &&
 		    (ns = child_fifo_take(q, e->sk_id)) && e->time_ns >= ns)
 			e->latency_ns = e->time_ns - ns;
-		if (e->fd < 0)
-			break;
-		if (s->accepted.n >= SOCK_FDS_MAX)
-			sock_fds__free(&s->accepted);
-		f = sock_fds__put(&s->accepted, e->sk_id);
-		if (f)
-			f->fd = e->fd;
+		if (e->fd >= 0)
+			accepted_fds__add(&s->accepted, e->sk_id, e->fd);
 		break;
 	case ST_EV_STATE:
 	case ST_EV_CLOSE:
-		if (e->fd == ST_FD_ACCEPTED) {
-			f = sock_fds__get(&s->accepted, e->sk_id);
-			e->fd = f ? f->fd : -1;
-		}
+		if (e->fd == ST_FD_ACCEPTED)
+			e->fd = accepted_fds__find(&s->accepted, e->sk_id);
 		if (e->type == ST_EV_CLOSE)
-			sock_fds__del(&s->accepted, e->sk_id);
+			accepted_fds__close(&s->accepted, e->sk_id, e->fd);
 		break;
 	case ST_EV_EP_WAKEUP:
 		if (e->epfd < 0)
@@ -1219,7 +1208,7 @@ void event_source__close(struct event_source *s)
 	free(s->lost_percpu);
 	free(s->oldest_percpu);
 	event_order__free(&s->pending);
-	sock_fds__free(&s->accepted);
+	accepted_fds__free(&s->accepted);
 	sock_fds__free(&s->first_wakeup);
 	for (int i = 0; i < s->n_fifos; i++)
 		free(s->fifos[i].q);

@@ -2,6 +2,7 @@
 /* Per-socket fd and queueing time (see sock_fds.h): linear probing, deletion
  * by moving later entries of the run back (no tombstones). */
 #include <stdlib.h>
+#include <string.h>
 #include "sock_fds.h"
 
 static size_t home(const struct sock_fds *m, uint64_t sk)
@@ -91,4 +92,64 @@ void sock_fds__free(struct sock_fds *m)
 {
 	free(m->slot);
 	*m = (struct sock_fds){ 0 };
+}
+
+static size_t hint_of(uint64_t sk)
+{
+	sk ^= sk >> 29;
+	sk *= 0xbf58476d1ce4e5b9ull;
+	sk ^= sk >> 32;
+	return (size_t)sk & (ACCEPTED_HINTS - 1);
+}
+
+int accepted_fds__add(struct accepted_fds *a, uint64_t sk, int32_t fd)
+{
+	if (!sk || fd < 0 || (uint32_t)fd >= ACCEPTED_FDS_MAX)
+		return -1;
+	if (!a->hint && !(a->hint = calloc(ACCEPTED_HINTS, sizeof(*a->hint))))
+		return -1;
+	if ((size_t)fd >= a->cap) {
+		size_t cap = a->cap ? a->cap : 1024;
+		uint64_t *bigger;
+
+		while (cap <= (size_t)fd)
+			cap *= 2;
+		bigger = realloc(a->sk, cap * sizeof(*a->sk));
+		if (!bigger)
+			return -1;
+		memset(bigger + a->cap, 0, (cap - a->cap) * sizeof(*bigger));
+		a->sk = bigger;
+		a->cap = cap;
+	}
+	a->sk[fd] = sk;
+	a->hint[hint_of(sk)] = (uint32_t)fd + 1;
+	return 0;
+}
+
+int32_t accepted_fds__find(const struct accepted_fds *a, uint64_t sk)
+{
+	uint32_t h;
+
+	if (!sk || !a->hint)
+		return -1;
+	h = a->hint[hint_of(sk)];
+	if (h && h - 1 < a->cap && a->sk[h - 1] == sk)
+		return (int32_t)(h - 1);
+	for (size_t fd = 0; fd < a->cap; fd++)
+		if (a->sk[fd] == sk)
+			return (int32_t)fd;
+	return -1;
+}
+
+void accepted_fds__close(struct accepted_fds *a, uint64_t sk, int32_t fd)
+{
+	if (fd >= 0 && (size_t)fd < a->cap && a->sk[fd] == sk)
+		a->sk[fd] = 0;
+}
+
+void accepted_fds__free(struct accepted_fds *a)
+{
+	free(a->sk);
+	free(a->hint);
+	*a = (struct accepted_fds){ 0 };
 }

@@ -31,4 +31,31 @@ struct sock_fd *sock_fds__put(struct sock_fds *m, uint64_t sk);
 void sock_fds__del(struct sock_fds *m, uint64_t sk);
 void sock_fds__free(struct sock_fds *m);
 
+/*
+ * The fds the target holds such children on, from accept to close: the
+ * socket by fd, since the kernel hands out the lowest free fd, so that a
+ * busy server's accepts and closes, which run through its fds in order,
+ * touch lines near the ones before (a table by socket address touches a
+ * random one each time, most often out of every cache under load); and,
+ * for the events that carry no fd (a state change in softirq), a hint by
+ * socket: the fd it was last accepted on, checked against the table, which
+ * is searched when another socket took the hint's place.
+ */
+#define ACCEPTED_FDS_MAX (1u << 24) /* fds from here on are not kept */
+#define ACCEPTED_HINTS (1u << 17)
+
+struct accepted_fds {
+	uint64_t *sk;   /* by fd; 0: none */
+	size_t cap;     /* fds the table covers */
+	uint32_t *hint; /* by socket: fd + 1; 0: none */
+};
+
+/* sk accepted on fd; -1 when out of memory or fd out of range */
+int accepted_fds__add(struct accepted_fds *a, uint64_t sk, int32_t fd);
+/* the fd sk was accepted on and is not closed, or -1 */
+int32_t accepted_fds__find(const struct accepted_fds *a, uint64_t sk);
+/* sk closed on fd: forgotten (nothing when fd is not sk's) */
+void accepted_fds__close(struct accepted_fds *a, uint64_t sk, int32_t fd);
+void accepted_fds__free(struct accepted_fds *a);
+
 #endif

@@ -18,6 +18,71 @@ static uint64_t rnd(void)
 	return rnd_state;
 }
 
+/* accepted_fds against a reference: sockets accepted on the lowest free
+ * fd, closed at random, more of them than hints (so that hints are taken
+ * over and found by search) */
+static void accepted_checks(void)
+{
+	enum { SOCKS = 3 * ACCEPTED_HINTS, FDS = ACCEPTED_HINTS + 5000 };
+	static int32_t want[SOCKS]; /* fd, -1 when not open */
+	static uint64_t on_fd[FDS]; /* socket index + 1 */
+	static char hinted[FDS];
+	struct accepted_fds a = { 0 };
+	int bad = 0, searched = 0, open_n = 0, step;
+
+	for (int i = 0; i < SOCKS; i++)
+		want[i] = -1;
+	ASSERT_EQ(accepted_fds__find(&a, 0xffff888100000000ull), -1, "empty: nothing found");
+	for (step = 0; step < 400000; step++) {
+		int i = (int)(rnd() % SOCKS);
+		uint64_t sk = 0xffff888100000000ull + (uint64_t)i * 0x980;
+
+		if (want[i] < 0 && open_n < FDS - 10) {
+			int fd = 3;
+
+			while (on_fd[fd])
+				fd++;
+			if (accepted_fds__add(&a, sk, fd))
+				bad++;
+			want[i] = fd;
+			on_fd[fd] = (uint64_t)i + 1;
+			open_n++;
+		} else if (want[i] >= 0) {
+			/* a close elsewhere first: a wrong fd changes nothing */
+			accepted_fds__close(&a, sk, want[i] == 3 ? 4 : 3);
+			if (accepted_fds__find(&a, sk) != want[i])
+				bad++;
+			accepted_fds__close(&a, sk, want[i]);
+			on_fd[want[i]] = 0;
+			want[i] = -1;
+			open_n--;
+			if (accepted_fds__find(&a, sk) != -1)
+				bad++;
+		}
+	}
+	/* fds some hint points to */
+	for (size_t k = 0; k < ACCEPTED_HINTS; k++)
+		if (a.hint[k] && a.hint[k] - 1 < FDS)
+			hinted[a.hint[k] - 1] = 1;
+	for (int i = 0; i < SOCKS; i++) {
+		uint64_t sk = 0xffff888100000000ull + (uint64_t)i * 0x980;
+
+		if (accepted_fds__find(&a, sk) != want[i])
+			bad++;
+		/* found, but no hint to its fd: by search */
+		searched += want[i] >= 0 && !hinted[want[i]];
+	}
+	ASSERT_EQ(bad, 0, "accepted: finds agree with the reference after accepts and closes");
+	ASSERT_TRUE(open_n > (int)ACCEPTED_HINTS, "accepted: more sockets open than hints");
+	ASSERT_TRUE(searched > 0, "accepted: some found by search, their hint taken");
+	ASSERT_EQ(accepted_fds__add(&a, 0xffff888100000000ull, -1), -1, "accepted: fd -1 not kept");
+	ASSERT_EQ(accepted_fds__add(&a, 0xffff888100000000ull, ACCEPTED_FDS_MAX), -1,
+		  "accepted: fds past the limit not kept");
+	ASSERT_EQ(accepted_fds__add(&a, 0, 5), -1, "accepted: socket 0 not kept");
+	accepted_fds__free(&a);
+	ASSERT_EQ(accepted_fds__find(&a, 0xffff888100000000ull + 0x980), -1, "accepted: freed finds nothing");
+}
+
 int main(void)
 {
 	static uint64_t key[KEYS];
@@ -71,5 +136,6 @@ int main(void)
 	ASSERT_EQ(bad, 0, "none found after all deleted");
 	sock_fds__free(&m);
 	ASSERT_TRUE(sock_fds__get(&m, key[1]) == NULL, "freed table finds nothing");
+	accepted_checks();
 	return UNIT_DONE("sock_fds");
 }
