@@ -152,14 +152,11 @@ struct {
 	__type(value, struct st_listener_state);
 } listeners SEC(".maps");
 
-/* Local port -> listener, to find the listener of a child socket or of an
- * incoming skb (the net is checked after the lookup). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u64);
-} listen_ports SEC(".maps");
+/* Local port and family -> listener and its namespace, to find the
+ * listener of a child socket or of an incoming skb (st_port_owner_idx()).
+ * Direct loads: a hash map's lookup, hashing and walking a bucket's chain,
+ * came to about 1% of all CPU time under churn, several per connection. */
+struct st_port_owner port_owners[ST_PORT_OWNERS] = {};
 
 
 
@@ -736,7 +733,7 @@ static __always_inline int is_tcp_btf(struct sock *sk)
 
 /* ---- ownership ---- */
 
-/* listen_ports key: a v4 and a v6 listener may share a port */
+/* retired_ports key: a v4 and a v6 listener may share a port */
 static __always_inline __u32 port_key(__u16 port, __u16 family)
 {
 	return port | (__u32)family << 16;
@@ -745,19 +742,21 @@ static __always_inline __u32 port_key(__u16 port, __u16 family)
 static __always_inline void listener_add(struct sock *sk, __s32 fd)
 {
 	struct st_listener_state ls = {};
+	struct st_port_owner *po;
 	__u64 key = (__u64)sk;
-	__u32 pkey;
 
 	ls.net = sock_net_id(sk);
 	ls.fd = fd;
 	ls.port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	ls.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	ls.last_drops = sk_drops_read(sk);
-	pkey = port_key(ls.port, ls.family);
+	po = &port_owners[st_port_owner_idx(ls.port, ls.family)];
 	__sync_fetch_and_or(&listen_port_bits[ls.port >> 6], 1ull << (ls.port & 63));
 	if (!bpf_map_update_elem(&listeners, &key, &ls, BPF_NOEXIST))
 		__sync_fetch_and_add(&listener_count, 1);
-	bpf_map_update_elem(&listen_ports, &pkey, &key, BPF_ANY);
+	/* its namespace before it (an exchange orders the two) */
+	po->net = ls.net;
+	__sync_lock_test_and_set(&po->l, key);
 }
 
 /* Children followed by their port (see retired_ports) */
@@ -778,12 +777,11 @@ static __always_inline __u64 sock_bind_bucket(struct sock *sk)
 static __always_inline void listener_del(struct sock *sk, struct st_listener_state *ls,
 					 int retire)
 {
-	__u64 key = (__u64)sk, *owner;
+	struct st_port_owner *po = &port_owners[st_port_owner_idx(ls->port, ls->family)];
 	__u32 pkey = port_key(ls->port, ls->family);
+	__u64 key = (__u64)sk;
 
-	owner = bpf_map_lookup_elem(&listen_ports, &pkey);
-	if (owner && *owner == key) {
-		bpf_map_delete_elem(&listen_ports, &pkey);
+	if (__sync_val_compare_and_swap(&po->l, key, 0) == key) {
 		if (retire && port_children()) {
 			struct retired_port r = { .net = ls->net, .bind = sock_bind_bucket(sk) };
 
@@ -803,26 +801,42 @@ static __always_inline void listener_del(struct sock *sk, struct st_listener_sta
 static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 net,
 					       struct st_listener_state **lsp)
 {
-	__u32 pkey = port_key(port, family);
-	__u64 *l = bpf_map_lookup_elem(&listen_ports, &pkey);
+	struct st_port_owner *po = &port_owners[st_port_owner_idx(port, family)];
 	struct st_listener_state *ls;
+	__u64 l = po->l;
 
 	if (!l && family == AF_INET) {
-		pkey = port_key(port, AF_INET6);
-		l = bpf_map_lookup_elem(&listen_ports, &pkey);
+		po = &port_owners[st_port_owner_idx(port, AF_INET6)];
+		l = po->l;
 	}
 	if (!l)
 		return 0;
-	ls = bpf_map_lookup_elem(&listeners, l);
+	/* the listener's state only when asked for, or when its namespace
+	 * is not known yet */
+	if (!lsp && po->net)
+		return !net || po->net == net ? l : 0;
+	ls = bpf_map_lookup_elem(&listeners, &l);
 	if (!ls)
 		return 0;
 	if (!ls->net) /* seeded from user space, which cannot know it */
-		ls->net = sock_net_id((struct sock *)*l);
+		ls->net = sock_net_id((struct sock *)l);
+	if (!po->net && po->l == l)
+		po->net = ls->net;
 	if (net && ls->net != net)
 		return 0;
 	if (lsp)
 		*lsp = ls;
-	return *l;
+	return l;
+}
+
+/* Is l one of our listeners, the owner of its port? (Not when another of
+ * ours holds the port in another namespace: the callers then look it up.) */
+static __always_inline int listener_owns_port(struct sock *l)
+{
+	__u16 port = BPF_CORE_READ(l, __sk_common.skc_num);
+	__u16 family = BPF_CORE_READ(l, __sk_common.skc_family);
+
+	return port_owners[st_port_owner_idx(port, family)].l == (__u64)l;
 }
 
 /* The filter slot of a socket. The verifier allows no arithmetic on a
@@ -1355,7 +1369,7 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 	/* a child of our listener is followed by its port (see
 	 * retired_ports): user space keeps its fd, from this event */
 	if (!ss && !(port_children() && listener &&
-		     bpf_map_lookup_elem(&listeners, &listener)))
+		     (listener_owns_port(listener) || bpf_map_lookup_elem(&listeners, &listener))))
 		ss = sock_track(child, ret, ST_SS_ACCEPTED);
 	if (ss) {
 		ss->fd = ret;
@@ -2055,7 +2069,7 @@ int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 	if (!armed)
 		return 0;
 	if (sk->__sk_common.skc_state == TCP_LISTEN)
-		ours = bpf_map_lookup_elem(&listeners, &key);
+		ours = listener_owns_port(sk) ? (void *)sk : bpf_map_lookup_elem(&listeners, &key);
 	else
 		ours = sock_lookup_btf(sk, &key);
 	if (!ours && !(port_children() && child_listener(sk, sk->__sk_common.skc_num)))

@@ -235,6 +235,19 @@ struct st_sock_state {
 
 /* A remote address in 32 bits, for ST_SS_SEEDED checks: IPv4's own, the
  * XOR of IPv6's four words. */
+/* The events programs' port_owners index of a listener's local port and
+ * family (a v4 and a v6 listener may share a port). 10 is AF_INET6. */
+#define ST_PORT_OWNERS (65536 * 2)
+static inline __u32 st_port_owner_idx(__u16 port, __u16 family)
+{
+	return ((__u32)port << 1 | (family == 10)) & (ST_PORT_OWNERS - 1);
+}
+
+struct st_port_owner {
+	__u64 l;   /* the listener (struct sock address); 0: none */
+	__u64 net; /* its namespace; 0: not read yet (seeded from user space) */
+};
+
 static inline __u32 st_addr_fold(const __u32 a[4], int v6)
 {
 	return v6 ? a[0] ^ a[1] ^ a[2] ^ a[3] : a[0];

@@ -679,7 +679,6 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 {
 	struct st_snapshot snap;
 	int listeners_fd = bpf_map__fd(s->skel->maps.listeners);
-	int ports_fd = bpf_map__fd(s->skel->maps.listen_ports);
 	int epolls_fd = bpf_map__fd(s->skel->maps.epolls);
 	size_t socks_len = (size_t)bpf_map__max_entries(s->skel->maps.socks) *
 			   sizeof(struct st_sock_bucket);
@@ -701,8 +700,9 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 	for (i = 0; i < snap.n_listeners; i++) {
 		const struct st_listener *l = &snap.listeners[i];
 		struct st_listener_state ls = {};
-		/* as port_key() in bpf/events.bpf.c */
-		uint32_t port = l->local.port | (uint32_t)l->family << 16;
+		struct st_port_owner *po =
+			&s->skel->bss->port_owners[st_port_owner_idx(l->local.port, l->family)];
+		__u64 none = 0;
 
 		/* net unknown from here: 0 skips the namespace check */
 		ls.fd = l->fd;
@@ -711,7 +711,9 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 		ls.last_drops = l->drops;
 		if (!bpf_map_update_elem(listeners_fd, &l->sk_id, &ls, BPF_NOEXIST))
 			added++;
-		bpf_map_update_elem(ports_fd, &port, &l->sk_id, BPF_NOEXIST);
+		/* net stays 0: the BPF side reads it at first use */
+		__atomic_compare_exchange_n(&po->l, &none, l->sk_id, 0, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
 		__atomic_fetch_or(&s->skel->bss->listen_port_bits[ls.port >> 6],
 				  1ull << (ls.port & 63), __ATOMIC_SEQ_CST);
 	}
