@@ -158,6 +158,16 @@ struct {
  * came to about 1% of all CPU time under churn, several per connection. */
 struct st_port_owner port_owners[ST_PORT_OWNERS] = {};
 
+static __always_inline struct st_port_owner *port_owner(__u16 port, __u16 family)
+{
+	__u32 i = st_port_owner_idx(port, family);
+
+	/* the mask again, where the verifier sees it: clang drops it for a
+	 * port it knows is 16 bits, which older verifiers (6.1) do not */
+	asm volatile("" : "+r"(i));
+	return &port_owners[i & (ST_PORT_OWNERS - 1)];
+}
+
 
 
 /* Connections of the target (connected, accepted, or children of its
@@ -750,7 +760,7 @@ static __always_inline void listener_add(struct sock *sk, __s32 fd)
 	ls.port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	ls.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	ls.last_drops = sk_drops_read(sk);
-	po = &port_owners[st_port_owner_idx(ls.port, ls.family)];
+	po = port_owner(ls.port, ls.family);
 	__sync_fetch_and_or(&listen_port_bits[ls.port >> 6], 1ull << (ls.port & 63));
 	if (!bpf_map_update_elem(&listeners, &key, &ls, BPF_NOEXIST))
 		__sync_fetch_and_add(&listener_count, 1);
@@ -777,7 +787,7 @@ static __always_inline __u64 sock_bind_bucket(struct sock *sk)
 static __always_inline void listener_del(struct sock *sk, struct st_listener_state *ls,
 					 int retire)
 {
-	struct st_port_owner *po = &port_owners[st_port_owner_idx(ls->port, ls->family)];
+	struct st_port_owner *po = port_owner(ls->port, ls->family);
 	__u32 pkey = port_key(ls->port, ls->family);
 	__u64 key = (__u64)sk;
 
@@ -801,12 +811,12 @@ static __always_inline void listener_del(struct sock *sk, struct st_listener_sta
 static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 net,
 					       struct st_listener_state **lsp)
 {
-	struct st_port_owner *po = &port_owners[st_port_owner_idx(port, family)];
+	struct st_port_owner *po = port_owner(port, family);
 	struct st_listener_state *ls;
 	__u64 l = po->l;
 
 	if (!l && family == AF_INET) {
-		po = &port_owners[st_port_owner_idx(port, AF_INET6)];
+		po = port_owner(port, AF_INET6);
 		l = po->l;
 	}
 	if (!l)
@@ -836,7 +846,7 @@ static __always_inline int listener_owns_port(struct sock *l)
 	__u16 port = BPF_CORE_READ(l, __sk_common.skc_num);
 	__u16 family = BPF_CORE_READ(l, __sk_common.skc_family);
 
-	return port_owners[st_port_owner_idx(port, family)].l == (__u64)l;
+	return port_owner(port, family)->l == (__u64)l;
 }
 
 /* The filter slot of a socket. The verifier allows no arithmetic on a
