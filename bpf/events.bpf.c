@@ -549,9 +549,12 @@ static __always_inline void ev_submit(struct st_event *e)
 	st->depth = d;
 }
 
-/* Run by user space (BPF_PROG_TEST_RUN on one CPU, in an IPI): write out
- * that CPU's stages. Returns 1 when a program was half-way through an
- * event there (try again), else 0. */
+/* Run by user space (BPF_PROG_TEST_RUN on one CPU): write out that CPU's
+ * stages. Returns 1 when a program was half-way through an event there
+ * (try again), else 0. On another CPU it runs in an IPI; on user space's
+ * own CPU in process context, where a softirq may interrupt it: so each
+ * level is written with the levels up to it taken (an interrupting
+ * program stages above), as a program of that level would. */
 SEC("raw_tp")
 int flush_stage(void *ctx)
 {
@@ -564,11 +567,24 @@ int flush_stage(void *ctx)
 		return 0;
 	if (st->depth)
 		return 1;
-	for (int i = 0; i < STAGE_LEVELS; i++)
+	for (int i = 0; i < STAGE_LEVELS; i++) {
+		if (!st->lv[i].n)
+			continue;
+		st->depth = i + 1;
+		asm volatile("" ::: "memory");
 		stage_write(&st->lv[i], now);
+		asm volatile("" ::: "memory");
+	}
+	st->depth = 0;
+	/* as ev_submit() does: what an interrupting program staged is seen */
 	oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
-	if (oldest)
+	if (oldest) {
 		*oldest = 0;
+		asm volatile("" ::: "memory");
+		for (int i = 0; i < STAGE_LEVELS; i++)
+			if (st->lv[i].n)
+				*oldest = st->lv[i].first_ns;
+	}
 	return 0;
 }
 
@@ -821,10 +837,20 @@ static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 ne
 	}
 	if (!l)
 		return 0;
-	/* the listener's state only when asked for, or when its namespace
-	 * is not known yet */
-	if (!lsp && po->net)
-		return !net || po->net == net ? l : 0;
+	/* the listener's state only when asked for: user space seeds the
+	 * port's owner before the listener's entry (see seed_ownership()),
+	 * so a child is never taken for ours without its changes being
+	 * followed. Its namespace is read at first use when seeded. */
+	if (!lsp) {
+		__u64 pnet = po->net;
+
+		if (!pnet) {
+			pnet = sock_net_id((struct sock *)l);
+			if (po->l == l)
+				po->net = pnet;
+		}
+		return !net || pnet == net ? l : 0;
+	}
 	ls = bpf_map_lookup_elem(&listeners, &l);
 	if (!ls)
 		return 0;
@@ -1376,10 +1402,12 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 			fill_listener_queue(e, listener);
 		ev_submit(e);
 	}
-	/* a child of our listener is followed by its port (see
-	 * retired_ports): user space keeps its fd, from this event */
-	if (!ss && !(port_children() && listener &&
-		     (listener_owns_port(listener) || bpf_map_lookup_elem(&listeners, &listener))))
+	/* a child of a listener that owns its port is followed by the port
+	 * (see retired_ports): user space keeps its fd, from this event.
+	 * Any other gets an entry (another listener of ours holds the port,
+	 * in another namespace; or the listener is not known yet: seeding
+	 * under way, see seed_ownership()). */
+	if (!ss && !(port_children() && listener && listener_owns_port(listener)))
 		ss = sock_track(child, ret, ST_SS_ACCEPTED);
 	if (ss) {
 		ss->fd = ret;

@@ -239,6 +239,19 @@ if [ -z "$SOCKTRACE_MODE" ]; then
 		check_eq "under churn, 6 attaches: connect events (the server never connects)" \
 			"$connects" 0
 		check_eq "under churn: accepted connections whose end went unseen" "$unseen" 0
+		# The seeding thread preempted between a listener's steps (a
+		# test hook pauses it 20 ms at each). When the listener's entry
+		# came first and a child of a listener found there was followed
+		# by its port, the children accepted before the port's bit was
+		# set had their ends hidden: about 600 here; in CI, unpaused,
+		# in one attach in some tens.
+		if SOCKTRACE_TEST_SEED_PAUSE_US=20000 start_tracer "$churn_pid" churn_pause --duration 1; then
+			wait "$ST_PID"
+			check_eq "under churn, seeding paused: accepted connections whose end went unseen" \
+				"$(unseen_ends churn_pause)" 0
+			check_eq "under churn, seeding paused: no events lost" \
+				"$(evq churn_pause 'select(.type == "summary") | .lost')" 0
+		fi
 		if [ "$accepts" -gt 0 ]; then pass "under churn: accepts seen ($accepts)"
 		else fail "under churn: accepts seen" "none"; fi
 		check_eq "under churn: no events lost" "$lost" 0

@@ -675,6 +675,16 @@ uncount:
 	__atomic_fetch_sub(live, 1, __ATOMIC_SEQ_CST);
 }
 
+/* test hook: the seeding thread preempted between a listener's steps, for
+ * this long (tests/test_events.sh) */
+static void seed_pause(void)
+{
+	const char *us = getenv("SOCKTRACE_TEST_SEED_PAUSE_US");
+
+	if (us)
+		usleep((useconds_t)strtoul(us, NULL, 10));
+}
+
 static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 {
 	struct st_snapshot snap;
@@ -704,6 +714,20 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 			&s->skel->bss->port_owners[st_port_owner_idx(l->local.port, l->family)];
 		__u64 none = 0;
 
+		/* In this order, as the programs read them: a child whose
+		 * listener owns its port (accepted from now on) is followed
+		 * by the port, so the port's bit comes first; a child whose
+		 * listener is only in `listeners` gets an entry of its own.
+		 * (With the entry first, this thread preempted for a few
+		 * milliseconds before the bit hid the ends of the children
+		 * accepted meanwhile.) */
+		__atomic_fetch_or(&s->skel->bss->listen_port_bits[l->local.port >> 6],
+				  1ull << (l->local.port & 63), __ATOMIC_SEQ_CST);
+		seed_pause();
+		/* net stays 0: the BPF side reads it at first use */
+		__atomic_compare_exchange_n(&po->l, &none, l->sk_id, 0, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+		seed_pause();
 		/* net unknown from here: 0 skips the namespace check */
 		ls.fd = l->fd;
 		ls.port = l->local.port;
@@ -711,11 +735,6 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 		ls.last_drops = l->drops;
 		if (!bpf_map_update_elem(listeners_fd, &l->sk_id, &ls, BPF_NOEXIST))
 			added++;
-		/* net stays 0: the BPF side reads it at first use */
-		__atomic_compare_exchange_n(&po->l, &none, l->sk_id, 0, __ATOMIC_SEQ_CST,
-					    __ATOMIC_SEQ_CST);
-		__atomic_fetch_or(&s->skel->bss->listen_port_bits[ls.port >> 6],
-				  1ull << (ls.port & 63), __ATOMIC_SEQ_CST);
 	}
 	__atomic_fetch_add(&s->skel->bss->listener_count, added, __ATOMIC_SEQ_CST);
 	for (i = 0; i < snap.n_fds; i++) {
