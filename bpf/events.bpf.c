@@ -399,28 +399,15 @@ static __always_inline void call_put(long nr, __s32 fd, __u64 sk)
  * which user space runs on each CPU with pending events before it reads the
  * ring (and sorts what it read by time).
  */
-#define STAGE_N 64
-#define STAGE_LEVELS 3
+#define STAGE_N ST_STAGE_N
+#define STAGE_LEVELS ST_STAGE_LEVELS
 #define STAGE_MAX_AGE_NS (2 * 1000 * 1000)
-
-struct stage_level {
-	__u64 first_ns;
-	__u32 n;
-	__u32 pad;
-	__u8 buf[STAGE_N * ST_RING_RECORD_SIZE];
-};
-
-struct stage {
-	__u32 depth; /* levels in use on this CPU */
-	__u32 pad;
-	struct stage_level lv[STAGE_LEVELS];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct stage);
+	__type(value, struct st_stage);
 } stage SEC(".maps");
 
 /* Per CPU: time of the oldest staged event, 0 when none (read by user
@@ -457,7 +444,7 @@ static __always_inline __u64 wakeup_flags(__u64 now)
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void stage_write(struct stage_level *lv, __u64 now)
+static __always_inline void stage_write(struct st_stage_level *lv, __u64 now)
 {
 	__u32 n = lv->n;
 	__u64 flags;
@@ -470,14 +457,15 @@ static __always_inline void stage_write(struct stage_level *lv, __u64 now)
 	n = ((n - 1) & (STAGE_N - 1)) + 1; /* 1..STAGE_N, as the verifier sees it */
 	if (bpf_ringbuf_output(&events, lv->buf, n * ST_RING_RECORD_SIZE, flags))
 		count_lost(n);
+	lv->out += n;
 	lv->n = 0;
 }
 
 static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 {
-	struct stage_level *lv;
+	struct st_stage_level *lv;
 	struct st_event *e;
-	struct stage *st;
+	struct st_stage *st;
 	__u32 zero = 0, d;
 
 	if (!(type_mask & (1u << type)))
@@ -513,8 +501,8 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 /* The event ev_reserve() returned last on this CPU is complete. */
 static __always_inline void ev_submit(struct st_event *e)
 {
-	struct stage_level *lv;
-	struct stage *st;
+	struct st_stage_level *lv;
+	struct st_stage *st;
 	__u32 zero = 0, d;
 	__u64 *oldest;
 
@@ -525,6 +513,7 @@ static __always_inline void ev_submit(struct st_event *e)
 	if (d >= STAGE_LEVELS)
 		return;
 	lv = &st->lv[d];
+	lv->staged++;
 	if (lv->n++ == 0)
 		lv->first_ns = e->time_ns;
 	if (lv->n >= STAGE_N || e->time_ns - lv->first_ns >= STAGE_MAX_AGE_NS) {
@@ -559,7 +548,7 @@ SEC("raw_tp")
 int flush_stage(void *ctx)
 {
 	__u64 now = bpf_ktime_get_ns(), *oldest;
-	struct stage *st;
+	struct st_stage *st;
 	__u32 zero = 0;
 
 	st = bpf_map_lookup_elem(&stage, &zero);

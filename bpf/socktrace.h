@@ -132,6 +132,8 @@ enum st_lost_reason {
 	ST_LOST_RING = 0,    /* the ring buffer was full */
 	ST_LOST_SKIPPED = 1, /* the kernel skipped hook runs (recursion on a
 			      * CPU): each may have been an event */
+	ST_LOST_STAGE = 2,   /* staged in BPF and never written out: a bug
+			      * of ours, found at exit (see st_stage) */
 };
 
 /* Which tier produced an event or attached a hook. */
@@ -192,6 +194,28 @@ struct st_event {
 /* A ring record is an event without its comm, which user space fills in
  * (the BPF side never knows it better: 16 bytes less per record). */
 #define ST_RING_RECORD_SIZE __builtin_offsetof(struct st_event, comm)
+
+/* A CPU's stages of events (bpf/events.bpf.c: a level per nesting depth).
+ * staged and out count the events put in and written out (or counted
+ * lost, the ring full): once the programs have stopped and the stages are
+ * written, what was staged and not written out was lost unseen, and user
+ * space reports it. Each is written only by the level's own user. */
+#define ST_STAGE_N 64
+#define ST_STAGE_LEVELS 3
+struct st_stage_level {
+	__u64 first_ns;
+	__u32 n;
+	__u32 pad;
+	__u64 staged;
+	__u64 out;
+	__u8 buf[ST_STAGE_N * ST_RING_RECORD_SIZE];
+};
+
+struct st_stage {
+	__u32 depth; /* levels in use on this CPU */
+	__u32 pad;
+	struct st_stage_level lv[ST_STAGE_LEVELS];
+};
 
 /* TCP states the expansion names (the kernel's values) */
 #define ST_TCP_ESTABLISHED 1

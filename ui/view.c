@@ -397,7 +397,9 @@ char *st_event_row(char *buf, size_t len, const struct st_event *e, uint64_t bas
 		break;
 	case ST_EV_LOST:
 		o = snprintf(extra, sizeof(extra), "%u events lost (%s)", e->count,
-			     e->old_state == ST_LOST_SKIPPED ? "hook runs skipped" : "ring full");
+			     e->old_state == ST_LOST_SKIPPED ? "hook runs skipped"
+			     : e->old_state == ST_LOST_STAGE ? "lost in stages"
+							     : "ring full");
 		break;
 	default:
 		break;

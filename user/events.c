@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/bpf.h>
+#include <linux/membarrier.h>
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -158,6 +159,7 @@ struct event_source {
 	uint64_t delivered;
 	uint64_t lost;    /* ring full */
 	uint64_t skipped; /* hook runs the kernel skipped (see read_skipped()) */
+	uint64_t unwritten; /* staged in BPF, never written out (see st_stage) */
 	uint64_t skipped_read_ns;
 	uint64_t skipped_base; /* skipped before the programs were armed */
 	int prog_fds[N_PROGS];
@@ -1139,6 +1141,31 @@ static void report_lost(struct event_source *s, uint64_t n, enum st_lost_reason 
 		s->fn(&e, s->fn_ctx);
 }
 
+/* Events staged and never written out, over every CPU: after the
+ * programs stopped and every stage was written, only events a bug lost. */
+static uint64_t read_unwritten(struct event_source *s)
+{
+	size_t sz = (sizeof(struct st_stage) + 7) & ~(size_t)7;
+	uint64_t staged = 0, out = 0;
+	uint32_t zero = 0;
+	char *v = calloc(s->ncpus, sz);
+
+	if (!v)
+		return 0;
+	if (!bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stage), &zero, v)) {
+		for (int cpu = 0; cpu < s->ncpus; cpu++) {
+			const struct st_stage *st = (const void *)(v + cpu * sz);
+
+			for (int i = 0; i < ST_STAGE_LEVELS; i++) {
+				staged += st->lv[i].staged;
+				out += st->lv[i].out;
+			}
+		}
+	}
+	free(v);
+	return staged > out ? staged - out : 0;
+}
+
 static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx,
 		       int all)
 {
@@ -1161,6 +1188,14 @@ static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, v
 	if (lost > s->lost) {
 		report_lost(s, lost - s->lost, ST_LOST_RING);
 		s->lost = lost;
+	}
+	if (all) {
+		uint64_t unwritten = read_unwritten(s);
+
+		if (unwritten > s->unwritten) {
+			report_lost(s, unwritten - s->unwritten, ST_LOST_STAGE);
+			s->unwritten = unwritten;
+		}
 	}
 	/* a system call per program: ten times a second is enough */
 	now = st_now_ns();
@@ -1186,6 +1221,13 @@ int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, v
 
 int event_source__drain(struct event_source *s, st_event_fn fn, void *ctx)
 {
+	/* The programs stop first, and those already past `armed` end (an
+	 * RCU grace period: they run under RCU with preemption off), so
+	 * nothing is staged after the stages are written out: every event
+	 * made is delivered. */
+	__atomic_store_n(&s->skel->bss->armed, 0, __ATOMIC_SEQ_CST);
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		usleep(10 * 1000);
 	return poll_events(s, 0, fn, ctx, 1);
 }
 
@@ -1196,7 +1238,7 @@ int event_source__fd(const struct event_source *s)
 
 uint64_t event_source__lost(const struct event_source *s)
 {
-	return s ? s->lost + s->skipped : 0;
+	return s ? s->lost + s->unwritten + s->skipped : 0;
 }
 
 uint64_t event_source__skipped(const struct event_source *s)

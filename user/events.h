@@ -48,9 +48,10 @@ int event_source__set_filter(struct event_source *s, uint32_t type_mask);
  * skipped, come through as ST_EV_LOST events (count = how many, old_state =
  * enum st_lost_reason). Returns the number of events or -errno. */
 int event_source__poll(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx);
-/* The last poll before closing: delivers everything there is, including
- * events newer than the poll that event_source__poll() would keep back for
- * the next one (to deliver in time order across CPUs). */
+/* The last poll before closing: stops the programs, then delivers
+ * everything there is, including events newer than the poll that
+ * event_source__poll() would keep back for the next one (to deliver in
+ * time order across CPUs). */
 int event_source__drain(struct event_source *s, st_event_fn fn, void *ctx);
 /* An fd that becomes readable when events are waiting (for poll()/select()).
  * Wake-ups are batched (ring over a threshold, or 20 ms since the last one),

@@ -482,6 +482,8 @@ void st_print_event_text(FILE *f, const struct st_event *e)
 		p = put_u64(p, e->count);
 		if (e->old_state == ST_LOST_SKIPPED)
 			p = put_lit(p, " hook runs skipped by the kernel (recursion): events lost\n");
+		else if (e->old_state == ST_LOST_STAGE)
+			p = put_lit(p, " events lost in socktrace's per-CPU stages (a bug)\n");
 		else
 			p = put_lit(p, " events lost (ring buffer full)\n");
 		put_line(f, line, p - line);
@@ -723,6 +725,8 @@ tail:
 		p = put_u64(p, e->count);
 		if (e->old_state == ST_LOST_SKIPPED)
 			p = put_lit(p, ",\"reason\":\"hook_skipped\"}\n");
+		else if (e->old_state == ST_LOST_STAGE)
+			p = put_lit(p, ",\"reason\":\"stage\"}\n");
 		else
 			p = put_lit(p, ",\"reason\":\"ring_full\"}\n");
 		put_line(f, line, p - line);

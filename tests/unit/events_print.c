@@ -227,6 +227,14 @@ static void test_exact_lines(void)
 		     "1234.567890 lost            42/srv 7 hook runs skipped by the kernel (recursion): "
 		     "events lost\n",
 		     "lost text, skipped hook runs");
+	e.old_state = ST_LOST_STAGE;
+	ASSERT_STREQ(print_one(&e, 1),
+		     "{\"type\":\"lost\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\",\"count\":7,"
+		     "\"reason\":\"stage\"}\n",
+		     "lost json, lost in the stages");
+	ASSERT_STREQ(print_one(&e, 0),
+		     "1234.567890 lost            42/srv 7 events lost in socktrace's per-CPU stages (a bug)\n",
+		     "lost text, lost in the stages");
 
 	/* out-of-range state and tier */
 	e = make(ST_EV_STATE);
