@@ -498,6 +498,23 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 	return e;
 }
 
+/* stage_oldest after st's stages were written out: cleared first, so an
+ * interrupting program that stages meanwhile sets it again (from 0), and
+ * one that staged before is seen here. */
+static __always_inline void stage_oldest_reset(struct st_stage *st)
+{
+	__u32 zero = 0;
+	__u64 *oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
+
+	if (!oldest)
+		return;
+	*oldest = 0;
+	asm volatile("" ::: "memory");
+	for (int i = 0; i < STAGE_LEVELS; i++)
+		if (st->lv[i].n)
+			*oldest = st->lv[i].first_ns;
+}
+
 /* The event ev_reserve() returned last on this CPU is complete. */
 static __always_inline void ev_submit(struct st_event *e)
 {
@@ -518,17 +535,8 @@ static __always_inline void ev_submit(struct st_event *e)
 		lv->first_ns = e->time_ns;
 	if (lv->n >= STAGE_N || e->time_ns - lv->first_ns >= STAGE_MAX_AGE_NS) {
 		stage_write(lv, e->time_ns);
-		/* nothing left staged here: user space need not flush. Cleared
-		 * first: an interrupting program that stages meanwhile sets it
-		 * again (from 0), one that staged before is seen below. */
-		oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
-		if (oldest) {
-			*oldest = 0;
-			asm volatile("" ::: "memory");
-			for (int i = 0; i < STAGE_LEVELS; i++)
-				if (st->lv[i].n)
-					*oldest = st->lv[i].first_ns;
-		}
+		/* nothing left staged here: user space need not flush */
+		stage_oldest_reset(st);
 	} else {
 		oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
 		if (oldest && !*oldest)
@@ -547,7 +555,7 @@ static __always_inline void ev_submit(struct st_event *e)
 SEC("raw_tp")
 int flush_stage(void *ctx)
 {
-	__u64 now = bpf_ktime_get_ns(), *oldest;
+	__u64 now = bpf_ktime_get_ns();
 	struct st_stage *st;
 	__u32 zero = 0;
 
@@ -565,15 +573,7 @@ int flush_stage(void *ctx)
 		asm volatile("" ::: "memory");
 	}
 	st->depth = 0;
-	/* as ev_submit() does: what an interrupting program staged is seen */
-	oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
-	if (oldest) {
-		*oldest = 0;
-		asm volatile("" ::: "memory");
-		for (int i = 0; i < STAGE_LEVELS; i++)
-			if (st->lv[i].n)
-				*oldest = st->lv[i].first_ns;
-	}
+	stage_oldest_reset(st);
 	return 0;
 }
 
@@ -818,7 +818,7 @@ static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 ne
 {
 	struct st_port_owner *po = port_owner(port, family);
 	struct st_listener_state *ls;
-	__u64 l = po->l;
+	__u64 l = po->l, pnet;
 
 	if (!l && family == AF_INET) {
 		po = port_owner(port, AF_INET6);
@@ -826,36 +826,33 @@ static __always_inline __u64 listener_by_port(__u16 port, __u16 family, __u64 ne
 	}
 	if (!l)
 		return 0;
+	/* its namespace: read at first use when seeded from user space,
+	 * which cannot know it */
+	pnet = po->net;
+	if (!pnet) {
+		pnet = sock_net_id((struct sock *)l);
+		if (po->l == l)
+			po->net = pnet;
+	}
+	if (net && pnet != net)
+		return 0;
 	/* the listener's state only when asked for: user space seeds the
 	 * port's owner before the listener's entry (see seed_ownership()),
 	 * so a child is never taken for ours without its changes being
-	 * followed. Its namespace is read at first use when seeded. */
-	if (!lsp) {
-		__u64 pnet = po->net;
-
-		if (!pnet) {
-			pnet = sock_net_id((struct sock *)l);
-			if (po->l == l)
-				po->net = pnet;
-		}
-		return !net || pnet == net ? l : 0;
-	}
+	 * followed */
+	if (!lsp)
+		return l;
 	ls = bpf_map_lookup_elem(&listeners, &l);
 	if (!ls)
 		return 0;
-	if (!ls->net) /* seeded from user space, which cannot know it */
-		ls->net = sock_net_id((struct sock *)l);
-	if (!po->net && po->l == l)
-		po->net = ls->net;
-	if (net && ls->net != net)
-		return 0;
-	if (lsp)
-		*lsp = ls;
+	if (!ls->net)
+		ls->net = pnet;
+	*lsp = ls;
 	return l;
 }
 
 /* Is l one of our listeners, the owner of its port? (Not when another of
- * ours holds the port in another namespace: the callers then look it up.) */
+ * ours holds the port in another namespace.) */
 static __always_inline int listener_owns_port(struct sock *l)
 {
 	__u16 port = BPF_CORE_READ(l, __sk_common.skc_num);

@@ -257,8 +257,6 @@ struct st_sock_state {
 	__u16 pad2[3];
 };
 
-/* A remote address in 32 bits, for ST_SS_SEEDED checks: IPv4's own, the
- * XOR of IPv6's four words. */
 /* The events programs' port_owners index of a listener's local port and
  * family (a v4 and a v6 listener may share a port). 10 is AF_INET6. */
 #define ST_PORT_OWNERS (65536 * 2)
@@ -272,6 +270,8 @@ struct st_port_owner {
 	__u64 net; /* its namespace; 0: not read yet (seeded from user space) */
 };
 
+/* A remote address in 32 bits, for ST_SS_SEEDED checks: IPv4's own, the
+ * XOR of IPv6's four words. */
 static inline __u32 st_addr_fold(const __u32 a[4], int v6)
 {
 	return v6 ? a[0] ^ a[1] ^ a[2] ^ a[3] : a[0];
