@@ -210,31 +210,32 @@ static void test_exact_lines(void)
 		     "1234.567890 epoll_wait_done 42/srv epfd 4 returned 3 EINTR, 1000.00 ms after the "
 		     "first wake-up [tracepoint]\n", "wait_done text");
 
-	e = make(ST_EV_LOST);
-	e.count = 7;
-	ASSERT_STREQ(print_one(&e, 1),
-		     "{\"type\":\"lost\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\",\"count\":7,"
-		     "\"reason\":\"ring_full\"}\n",
-		     "lost json");
-	ASSERT_STREQ(print_one(&e, 0), "1234.567890 lost            42/srv 7 events lost (ring buffer full)\n",
-		     "lost text");
-	e.old_state = ST_LOST_SKIPPED;
-	ASSERT_STREQ(print_one(&e, 1),
-		     "{\"type\":\"lost\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\",\"count\":7,"
-		     "\"reason\":\"hook_skipped\"}\n",
-		     "lost json, skipped hook runs");
-	ASSERT_STREQ(print_one(&e, 0),
-		     "1234.567890 lost            42/srv 7 hook runs skipped by the kernel (recursion): "
-		     "events lost\n",
-		     "lost text, skipped hook runs");
-	e.old_state = ST_LOST_STAGE;
-	ASSERT_STREQ(print_one(&e, 1),
-		     "{\"type\":\"lost\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\",\"count\":7,"
-		     "\"reason\":\"stage\"}\n",
-		     "lost json, lost in the stages");
-	ASSERT_STREQ(print_one(&e, 0),
-		     "1234.567890 lost            42/srv 7 events lost in socktrace's per-CPU stages (a bug)\n",
-		     "lost text, lost in the stages");
+	/* a lost event per reason: JSON's reason, text's tail */
+	static const struct {
+		uint8_t why;
+		const char *json, *text, *name;
+	} lost[] = {
+		{ ST_LOST_RING, "ring_full", "events lost (ring buffer full)", "" },
+		{ ST_LOST_SKIPPED, "hook_skipped",
+		  "hook runs skipped by the kernel (recursion): events lost", ", skipped hook runs" },
+		{ ST_LOST_STAGE, "stage", "events lost in socktrace's per-CPU stages (a bug)",
+		  ", lost in the stages" },
+	};
+	for (size_t i = 0; i < sizeof(lost) / sizeof(lost[0]); i++) {
+		char want[256], name[64];
+
+		e = make(ST_EV_LOST);
+		e.count = 7;
+		e.old_state = lost[i].why;
+		snprintf(want, sizeof(want),
+			 "{\"type\":\"lost\",\"time_ns\":1234567890123,\"pid\":42,\"comm\":\"srv\","
+			 "\"count\":7,\"reason\":\"%s\"}\n", lost[i].json);
+		snprintf(name, sizeof(name), "lost json%s", lost[i].name);
+		ASSERT_STREQ(print_one(&e, 1), want, name);
+		snprintf(want, sizeof(want), "1234.567890 lost            42/srv 7 %s\n", lost[i].text);
+		snprintf(name, sizeof(name), "lost text%s", lost[i].name);
+		ASSERT_STREQ(print_one(&e, 0), want, name);
+	}
 
 	/* out-of-range state and tier */
 	e = make(ST_EV_STATE);
