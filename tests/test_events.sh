@@ -403,10 +403,24 @@ else
 		test "$untimed_tp" -le "$(wc -w <<<"$ports")"
 	check "epoll_wait_done: returns with a delay ($timed)" test "$timed" -gt 0
 	check_eq "--filter epoll_wait_done: only those" "$(evq ep_f 'select(.type != "summary") | .type' | sort -u | tr '\n' ' ')" "epoll_wait_done "
-	# (each tracer reads its own clock: the same returns, timed or not)
-	check_eq "--filter epoll_wait_done: the same returns, as many with a delay" \
-		"$(evq ep_f 'select(.count > 0) | "\(.count) \(.latency_ns > 0)"' | tr '\n' ' ')" \
-		"$(evq ep 'select(.type == "epoll_wait_done" and .count > 0) | "\(.count) \(.latency_ns > 0)"' | tr '\n' ' ')"
+	# The returns and their counts are the kernel's: both tracers see the
+	# same. Whether a return is timed is each tracer's own reading: a
+	# wake-up raised while the previous epoll_wait was returning (the
+	# client's next connect right after its close) is stamped by each
+	# tracer's program with its own clock read, so one may place it before
+	# that return and the other after, and give it to different returns.
+	# Each such race moves one delay; hiding the wake-ups from the filtered
+	# tracer's reckoning would untime most of its returns.
+	check_eq "--filter epoll_wait_done: the same returns, with the same counts" \
+		"$(evq ep_f 'select(.count > 0) | .count' | tr '\n' ' ')" \
+		"$(evq ep 'select(.type == "epoll_wait_done" and .count > 0) | .count' | tr '\n' ' ')"
+	timed_differ=$(paste -d' ' \
+		<(evq ep_f 'select(.count > 0) | .latency_ns > 0') \
+		<(evq ep 'select(.type == "epoll_wait_done" and .count > 0) | .latency_ns > 0') |
+		awk '$1 != $2 { n++ } END { print n + 0 }')
+	timed_f=$(evq ep_f 'select(.count > 0 and .latency_ns > 0) | 1' | wc -l)
+	check "--filter epoll_wait_done: timed as the unfiltered tracer times them, but for at most 2 racing returns ($timed_differ differ; $timed_f timed of $timed)" \
+		test "$timed_differ" -le 2 -a "$timed_f" -ge $((timed - 2)) -a "$timed_f" -gt 0
 fi
 
 # ---- nothing of ours stays attached ----
