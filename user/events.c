@@ -622,11 +622,12 @@ static int open_skel(struct event_source *s)
 		    (!strcmp(prog_defs[i].prog, "tp_consume_skb") ||
 		     !strcmp(prog_defs[i].prog, "tp_kfree_skb")))
 			want = tracepoint_exists(prog_defs[i].target);
-		/* bench hook: leave programs out to see what each costs */
+		/* syscall exits one way or the other (see tp_syscall_exit) */
 		if (!strcmp(prog_defs[i].prog, "tp_sys_exit"))
 			want = want && !exit_tps_usable();
 		if (!strcmp(prog_defs[i].prog, "tp_syscall_exit"))
 			want = want && exit_tps_usable();
+		/* bench hook: leave programs out to see what each costs */
 		if (getenv("SOCKTRACE_SKIP_PROGS") &&
 		    strstr(getenv("SOCKTRACE_SKIP_PROGS"), prog_defs[i].prog))
 			want = 0;
