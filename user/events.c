@@ -235,20 +235,36 @@ struct probe_cache {
 
 static struct probe_cache cache = { .exit_tps = 1 };
 
-/* Can syscall exits be taken per syscall (tp_syscall_exit)? */
-static int exit_tps_usable(void)
+/*
+ * Can syscall exits be taken per syscall (tp_syscall_exit), with these
+ * hook tiers? Not beside a kprobe: kprobe programs and those of perf's
+ * tracepoints share one per-CPU guard (bpf_prog_active), so a kprobe in a
+ * softirq that interrupts the exit's program would be skipped, an event
+ * lost. tp_btf and fentry programs each have their own.
+ */
+static int exit_tps_usable(const struct st_hook_status *hooks, const char **why)
 {
 	if (cache.exit_tps == 1)
 		cache.exit_tps = syscall_exit_tp_ids(exit_syscalls, N_EXIT_SYSCALLS,
 						     cache.exit_tp_ids, cache.exit_tps_why,
 						     sizeof(cache.exit_tps_why));
-	return cache.exit_tps > 0;
+	*why = "";
+	if (cache.exit_tps <= 0) {
+		*why = cache.exit_tps_why;
+		return 0;
+	}
+	for (int h = 0; h < ST_HOOK_COUNT; h++) {
+		if (hooks[h].tier == ST_TIER_KPROBE) {
+			*why = "a hook is on kprobes (a kprobe interrupting a syscall tracepoint's program would be skipped)";
+			return 0;
+		}
+	}
+	return 1;
 }
 
-const char *event_source__syscall_exits(const char **why)
+const char *event_source__syscall_exits(const struct st_hook_status *hooks, const char **why)
 {
-	*why = exit_tps_usable() ? "" : cache.exit_tps_why;
-	return cache.exit_tps > 0 ? "syscalls:sys_exit_*" : "raw sys_exit";
+	return exit_tps_usable(hooks, why) ? "syscalls:sys_exit_*" : "raw sys_exit";
 }
 
 static void probe_init(void)
@@ -600,6 +616,7 @@ static int open_skel(struct event_source *s)
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = st_btf_path());
 	struct bpf_program *prog;
 	struct events_bpf *skel;
+	const char *why;
 	size_t i;
 	int h, err;
 
@@ -624,9 +641,9 @@ static int open_skel(struct event_source *s)
 			want = tracepoint_exists(prog_defs[i].target);
 		/* syscall exits one way or the other (see tp_syscall_exit) */
 		if (!strcmp(prog_defs[i].prog, "tp_sys_exit"))
-			want = want && !exit_tps_usable();
+			want = want && !exit_tps_usable(s->hooks, &why);
 		if (!strcmp(prog_defs[i].prog, "tp_syscall_exit"))
-			want = want && exit_tps_usable();
+			want = want && exit_tps_usable(s->hooks, &why);
 		/* bench hook: leave programs out to see what each costs */
 		if (getenv("SOCKTRACE_SKIP_PROGS") &&
 		    strstr(getenv("SOCKTRACE_SKIP_PROGS"), prog_defs[i].prog))

@@ -143,7 +143,7 @@ int probe_cmd(const struct st_env *env)
 	if (st_check_bpf_env())
 		return ST_EXIT_FAIL;
 	err = event_source__probe(hooks, env->mode);
-	exits = event_source__syscall_exits(&exits_why);
+	exits = event_source__syscall_exits(hooks, &exits_why);
 	if (env->json) {
 		printf("{\"mode\":\"%s\",\"ok\":%s,\"hooks\":[",
 		       env->mode == ST_MODE_AUTO ? "auto" : st_tier_name((unsigned int)env->mode),
