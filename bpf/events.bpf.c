@@ -1447,27 +1447,17 @@ static __always_inline void on_epoll_create_exit(long ret)
 	bpf_map_update_elem(&epolls, &ep, &es, BPF_ANY);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
+/* The exit of a syscall of the target's, one of those tp_sys_exit lets
+ * through; regs: the registers saved at its entry. */
+static __always_inline void sys_exit_ours(struct pt_regs *regs, long nr, long ret)
 {
 	struct call_state *c, none = {};
-	long nr;
 	__u32 tid;
 
-	if (!armed)
-		return 0;
-	if (!is_target())
-		return 0;
-	nr = SYSCALL_NR(regs);
-	/* read/write/... of a busy server: out before any map lookup */
-	if (nr != NR_connect && nr != NR_accept && nr != NR_accept4 && nr != NR_epoll_wait &&
-	    nr != NR_epoll_pwait && nr != NR_epoll_pwait2 && nr != NR_epoll_create &&
-	    nr != NR_epoll_create1)
-		return 0;
 	/* only connect (tracepoint tier: its socket) and accept (function
 	 * tiers: the child) find something in `calls` */
 	if (nr == NR_connect && !tier_is(HOOK_CONNECT, ST_TIER_TRACEPOINT))
-		return 0;
+		return;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	if (nr == NR_connect ||
 	    ((nr == NR_accept || nr == NR_accept4) && !tier_is(HOOK_ACCEPT, ST_TIER_TRACEPOINT)))
@@ -1499,6 +1489,45 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (c != &none)
 		bpf_map_delete_elem(&calls, &tid);
+}
+
+/*
+ * Syscall exits, one of two ways. A tp_btf program on raw sys_exit is run
+ * at every syscall's exit, of every process: that dispatch was half of
+ * what socktrace cost an epoll echo server. A program on the per-syscall
+ * tracepoints (syscalls:sys_exit_<name>; user space attaches it to each of
+ * those tp_sys_exit lets through) is run only for those: the kernel turns
+ * the others away with a bitmap test. They need tracefs (for their ids)
+ * and CONFIG_FTRACE_SYSCALLS; without either, the tp_btf program.
+ */
+SEC("tracepoint")
+int tp_syscall_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	if (!armed)
+		return 0;
+	if (!is_target())
+		return 0;
+	sys_exit_ours((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->id,
+		      ctx->ret);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr;
+
+	if (!armed)
+		return 0;
+	if (!is_target())
+		return 0;
+	nr = SYSCALL_NR(regs);
+	/* read/write/... of a busy server: out before any map lookup */
+	if (nr != NR_connect && nr != NR_accept && nr != NR_accept4 && nr != NR_epoll_wait &&
+	    nr != NR_epoll_pwait && nr != NR_epoll_pwait2 && nr != NR_epoll_create &&
+	    nr != NR_epoll_create1)
+		return 0;
+	sys_exit_ours(regs, nr, ret);
 	return 0;
 }
 

@@ -30,6 +30,7 @@
 #include "format.h"
 #include "snapshot.h"
 #include "sock_fds.h"
+#include "syscall_tp.h"
 #include "util.h"
 
 #define KPROBE_PMU "/sys/bus/event_source/devices/kprobe"
@@ -80,6 +81,7 @@ struct prog_def {
 #define H(x) (1u << ST_HOOK_##x)
 static const struct prog_def prog_defs[] = {
 	{ "tp_sys_exit", ST_TIER_TRACEPOINT, 0, "sys_exit" },
+	{ "tp_syscall_exit", ST_TIER_TRACEPOINT, 0, "sys_exit" },
 	{ "tp_set_state", ST_TIER_TRACEPOINT, 0, "inet_sock_set_state" },
 	{ "tp_set_state_again", ST_TIER_TRACEPOINT, 0, "inet_sock_set_state" },
 	{ "tp_synack_retrans", ST_TIER_TRACEPOINT, 0, "tcp_retransmit_synack" },
@@ -124,6 +126,14 @@ static const struct prog_def prog_defs[] = {
 };
 #undef H
 #define N_PROGS (sizeof(prog_defs) / sizeof(prog_defs[0]))
+
+/* The syscalls whose exits tp_syscall_exit takes, each on its own
+ * tracepoint (those tp_sys_exit lets through; a kernel may lack some:
+ * arm64 has no epoll_wait). */
+static const char *const exit_syscalls[] = { "connect",	    "accept",	   "accept4",
+					      "epoll_wait",  "epoll_pwait", "epoll_pwait2",
+					      "epoll_create", "epoll_create1" };
+#define N_EXIT_SYSCALLS (sizeof(exit_syscalls) / sizeof(exit_syscalls[0]))
 
 /*
  * The children queued on one listener port, in the order their child_queued
@@ -181,6 +191,8 @@ struct event_source {
 	struct sock_fds first_wakeup;
 	struct child_fifo fifos[CHILD_FIFOS];
 	int n_fifos;
+	/* tp_syscall_exit's, one per syscall (see exit_syscalls) */
+	struct bpf_link *exit_links[N_EXIT_SYSCALLS];
 	/* valid during one poll */
 	st_event_fn fn;
 	void *fn_ctx;
@@ -214,9 +226,46 @@ struct probe_cache {
 		char fentry_why[96], kprobe_why[96];
 	} funcs[12];
 	int n_funcs;
+	/* syscalls:sys_exit_* (per exit_syscalls), or why not: the count
+	 * found, or -errno (1: not looked up yet) */
+	int exit_tp_ids[N_EXIT_SYSCALLS];
+	int exit_tps;
+	char exit_tps_why[96];
 };
 
-static struct probe_cache cache;
+static struct probe_cache cache = { .exit_tps = 1 };
+
+/*
+ * Can syscall exits be taken per syscall (tp_syscall_exit), with these
+ * hook tiers? Not beside a kprobe: kprobe programs and those of perf's
+ * tracepoints share one per-CPU guard (bpf_prog_active), so a kprobe in a
+ * softirq that interrupts the exit's program would be skipped, an event
+ * lost. tp_btf and fentry programs each have their own.
+ */
+static int exit_tps_usable(const struct st_hook_status *hooks, const char **why)
+{
+	if (cache.exit_tps == 1)
+		cache.exit_tps = syscall_exit_tp_ids(exit_syscalls, N_EXIT_SYSCALLS,
+						     cache.exit_tp_ids, cache.exit_tps_why,
+						     sizeof(cache.exit_tps_why));
+	*why = "";
+	if (cache.exit_tps <= 0) {
+		*why = cache.exit_tps_why;
+		return 0;
+	}
+	for (int h = 0; h < ST_HOOK_COUNT; h++) {
+		if (hooks[h].tier == ST_TIER_KPROBE) {
+			*why = "a hook is on kprobes (a kprobe interrupting a syscall tracepoint's program would be skipped)";
+			return 0;
+		}
+	}
+	return 1;
+}
+
+const char *event_source__syscall_exits(const struct st_hook_status *hooks, const char **why)
+{
+	return exit_tps_usable(hooks, why) ? "syscalls:sys_exit_*" : "raw sys_exit";
+}
 
 static void probe_init(void)
 {
@@ -518,11 +567,56 @@ static int ack_overflow_by_skb(struct event_source *s)
 	return func_probe("tcp_v4_syn_recv_sock", tier, &why) != 0;
 }
 
+static void detach_syscall_exits(struct event_source *s)
+{
+	for (size_t i = 0; i < N_EXIT_SYSCALLS; i++) {
+		bpf_link__destroy(s->exit_links[i]);
+		s->exit_links[i] = NULL;
+	}
+}
+
+/* prog (loaded or not) on each syscalls:sys_exit_* of exit_syscalls. */
+static int attach_syscall_exits(struct event_source *s, struct bpf_program *prog)
+{
+	int pfd, err;
+
+	if (bpf_program__fd(prog) < 0)
+		return 0;
+	for (size_t i = 0; i < N_EXIT_SYSCALLS; i++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_TRACEPOINT,
+			.size = sizeof(attr),
+			.config = (uint64_t)cache.exit_tp_ids[i],
+		};
+
+		if (cache.exit_tp_ids[i] <= 0)
+			continue;
+		/* one event, on CPU 0: a tracepoint's program runs on all */
+		pfd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+		if (pfd < 0) {
+			err = -errno;
+			st_err("cannot open tracepoint syscalls:sys_exit_%s: %s", exit_syscalls[i],
+			       strerror(-err));
+			return err;
+		}
+		s->exit_links[i] = bpf_program__attach_perf_event(prog, pfd);
+		if (!s->exit_links[i]) {
+			err = -errno;
+			close(pfd);
+			st_err("cannot attach to syscalls:sys_exit_%s: %s", exit_syscalls[i],
+			       strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 static int open_skel(struct event_source *s)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = st_btf_path());
 	struct bpf_program *prog;
 	struct events_bpf *skel;
+	const char *why;
 	size_t i;
 	int h, err;
 
@@ -545,6 +639,11 @@ static int open_skel(struct event_source *s)
 		    (!strcmp(prog_defs[i].prog, "tp_consume_skb") ||
 		     !strcmp(prog_defs[i].prog, "tp_kfree_skb")))
 			want = tracepoint_exists(prog_defs[i].target);
+		/* syscall exits one way or the other (see tp_syscall_exit) */
+		if (!strcmp(prog_defs[i].prog, "tp_sys_exit"))
+			want = want && !exit_tps_usable(s->hooks, &why);
+		if (!strcmp(prog_defs[i].prog, "tp_syscall_exit"))
+			want = want && exit_tps_usable(s->hooks, &why);
 		/* bench hook: leave programs out to see what each costs */
 		if (getenv("SOCKTRACE_SKIP_PROGS") &&
 		    strstr(getenv("SOCKTRACE_SKIP_PROGS"), prog_defs[i].prog))
@@ -554,6 +653,8 @@ static int open_skel(struct event_source *s)
 	}
 	/* run by user space only (flush_stages()) */
 	bpf_program__set_autoattach(skel->progs.flush_stage, false);
+	/* attached to each syscall's tracepoint below */
+	bpf_program__set_autoattach(skel->progs.tp_syscall_exit, false);
 	/* test hook: a small ring (KiB, a power of two >= the page size) to
 	 * make the lost-event path observable */
 	if (getenv("SOCKTRACE_RING_KB"))
@@ -562,7 +663,10 @@ static int open_skel(struct event_source *s)
 	err = events_bpf__load(skel);
 	if (!err)
 		err = events_bpf__attach(skel);
+	if (!err)
+		err = attach_syscall_exits(s, skel->progs.tp_syscall_exit);
 	if (err) {
+		detach_syscall_exits(s);
 		events_bpf__destroy(skel);
 		return err;
 	}
@@ -1266,6 +1370,7 @@ void event_source__close(struct event_source *s)
 		       bpf_map__max_entries(s->skel->maps.socks) * ST_SOCK_WAYS +
 			       bpf_map__max_entries(s->skel->maps.socks_spill));
 	ring_buffer__free(s->rb);
+	detach_syscall_exits(s);
 	/* destroys every link, then the programs and maps */
 	events_bpf__destroy(s->skel);
 	free(s->lost_percpu);

@@ -72,5 +72,11 @@ void event_source__close(struct event_source *s);
 /* Probes this kernel without a target: what tier each hook would get with
  * mode, and why. Fills ST_HOOK_COUNT entries. Returns 0 or -errno. */
 int event_source__probe(struct st_hook_status hooks[ST_HOOK_COUNT], enum st_mode mode);
+/* How syscall exits are taken with these hook tiers: "syscalls:sys_exit_*"
+ * (only the syscalls socktrace needs run a program) or "raw sys_exit"
+ * (every syscall of every process does), with why not the first ("" when
+ * it is). */
+const char *event_source__syscall_exits(const struct st_hook_status *hooks,
+					const char **why);
 
 #endif

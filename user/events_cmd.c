@@ -137,11 +137,13 @@ int events_cmd(const struct st_env *env)
 int probe_cmd(const struct st_env *env)
 {
 	struct st_hook_status hooks[ST_HOOK_COUNT];
+	const char *exits, *exits_why;
 	int err;
 
 	if (st_check_bpf_env())
 		return ST_EXIT_FAIL;
 	err = event_source__probe(hooks, env->mode);
+	exits = event_source__syscall_exits(hooks, &exits_why);
 	if (env->json) {
 		printf("{\"mode\":\"%s\",\"ok\":%s,\"hooks\":[",
 		       env->mode == ST_MODE_AUTO ? "auto" : st_tier_name((unsigned int)env->mode),
@@ -153,12 +155,19 @@ int probe_cmd(const struct st_env *env)
 			st_json_string(stdout, hooks[h].why, strlen(hooks[h].why));
 			printf("}");
 		}
-		printf("]}\n");
+		printf("],\"syscall_exits\":\"%s\",\"syscall_exits_why\":", exits);
+		st_json_string(stdout, exits_why, strlen(exits_why));
+		printf("}\n");
 	} else {
 		printf("%-44s %-10s %s\n", "HOOK", "TIER", "WHY NOT A BETTER TIER");
 		for (int h = 0; h < ST_HOOK_COUNT; h++)
 			printf("%-44s %-10s %s\n", hooks[h].hook, st_tier_name(hooks[h].tier),
 			       hooks[h].why[0] ? hooks[h].why : "-");
+		/* every tier takes some syscall exits (an accept's fd, an
+		 * epoll_wait's return) */
+		printf("\nsyscall exits: %s%s%s\n", exits,
+		       exits_why[0] ? ", every syscall runs a program: " : " (only the syscalls needed)",
+		       exits_why);
 	}
 	if (fflush(stdout) || ferror(stdout))
 		return ST_EXIT_FAIL;
