@@ -192,9 +192,11 @@ check_match "lost count in the exit line" "; $lost_summary lost\$" "$(tail -1 "$
 # windows: before the programs were armed together and seeds were checked
 # where the accept path meets them, they showed an unseen end in about half
 # the attaches and a foreign connect in one of 30.
-# A load test, on the host only: in the QEMU matrix (TCG), attaching and
-# detaching under this load crashes or stalls the guests now and then
-# ("Oops: int3" on inet_sock_set_state's jump site while it is patched).
+# A load test, on the host only (under emulation each attach takes seconds).
+# In the QEMU matrix under multi-threaded TCG, attaching and detaching under
+# this load crashed or stalled the guests now and then ("Oops: int3" on
+# inet_sock_set_state's jump site while it is patched: the emulator's, see
+# tests/vmtest/boot.sh; the matrix now runs TCG single-threaded).
 # accept events whose socket's next event is another connection's: its end
 # went unseen (a socket closed before it was accepted has local port 0)
 unseen_ends() {

@@ -80,6 +80,15 @@ if [[ ! -x $tierprobe || $src/tierprobe.c -nt $tierprobe || $src/tierprobe.bpf.c
 fi
 bins+=("$tierprobe")
 
+# pokeloop: attaches and detaches a no-op BPF program on sys_exit in a loop,
+# for guest-pokeloop.sh (why boot.sh runs TCG single-threaded)
+pokeloop=$build/pokeloop
+if [[ ! -x $pokeloop || $VMTEST_DIR/pokeloop.c -nt $pokeloop ]]; then
+	mkdir -p "$build"
+	cc -O2 -g -Wall "$VMTEST_DIR/pokeloop.c" -o "$pokeloop" || die "cc pokeloop.c failed"
+fi
+bins+=("$pokeloop")
+
 results=$VMTEST_CACHE/results
 rm -rf "$results"
 mkdir -p "$results"
