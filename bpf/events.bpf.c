@@ -1325,6 +1325,7 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 			return;
 		fill_sock_btf(e, sk);
 		e->epfd = es->epfd;
+		e->queue_max = es->gen;
 		e->fd = f.fd;
 		e->events = f.events & key;
 		ev_submit(e);
@@ -1401,6 +1402,13 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 	}
 }
 
+/* A new st_epoll_state.gen: the clock's low bits, never 0 (the seeded
+ * entries'); two instances on one epfd are never made in the same ns. */
+static __always_inline __u32 epoll_gen(void)
+{
+	return (__u32)bpf_ktime_get_ns() | 1;
+}
+
 static __always_inline void on_epoll_wait_exit(struct call_state *c, long ret)
 {
 	struct file *file = fd_file(c->fd);
@@ -1415,6 +1423,7 @@ static __always_inline void on_epoll_wait_exit(struct call_state *c, long ret)
 	if (!es) {
 		if (ret < 0)
 			return; /* maybe not an epoll fd at all */
+		fresh.gen = epoll_gen();
 		bpf_map_update_elem(&epolls, &ep, &fresh, BPF_NOEXIST);
 		es = bpf_map_lookup_elem(&epolls, &ep);
 		if (!es)
@@ -1423,6 +1432,7 @@ static __always_inline void on_epoll_wait_exit(struct call_state *c, long ret)
 	e = ev_reserve(ST_EV_EPOLL_WAIT_DONE, ST_TIER_TRACEPOINT);
 	if (e) {
 		e->epfd = c->fd;
+		e->queue_max = es->gen;
 		e->sk_id = ep;
 		if (ret >= 0)
 			e->count = ret;
@@ -1444,6 +1454,7 @@ static __always_inline void on_epoll_create_exit(long ret)
 	if (!file)
 		return;
 	ep = (__u64)BPF_CORE_READ(file, private_data);
+	es.gen = epoll_gen();
 	bpf_map_update_elem(&epolls, &ep, &es, BPF_ANY);
 }
 
@@ -2306,6 +2317,7 @@ static __always_inline void ep_poll_callback_enter(wait_queue_entry_t *wait, voi
 	if (sk)
 		fill_sock(e, sk);
 	e->epfd = es->epfd;
+	e->queue_max = es->gen;
 	e->fd = BPF_CORE_READ(epi, ffd.fd);
 	e->events = pollflags ? pollflags & mask : mask & ~EP_PRIVATE_BITS;
 	ev_submit(e);

@@ -159,7 +159,9 @@ struct st_event {
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u32 queue_len;  /* accept/SYN queue depth at the event */
-	__u32 queue_max;
+	__u32 queue_max;  /* (ring records of ep_wakeup and epoll_wait_done:
+			   * the instance's generation, st_epoll_state's;
+			   * 0 in every event user space hands on) */
 	__s32 err;        /* connect/accept result, 0 ok */
 	__u32 count;      /* lost: events dropped (old_state: enum st_lost_reason);
 			   * epoll_wait_done: returned */
@@ -314,7 +316,11 @@ static inline __u32 st_sock_bucket_of(__u32 filter_slot)
 struct st_epoll_state {
 	__s32 epfd; /* written once: only read after (see user/events.c's
 		     * sock_note() for an epoll_wait's delay) */
-	__u32 pad;
+	/* which instance on this epfd: a fresh number each time the BPF side
+	 * makes an entry (0: seeded by user space; see epoll_gen()), so that wake-ups left
+	 * pending on a closed instance are not counted toward the delay of
+	 * the next one given its fd (or its address) */
+	__u32 gen;
 };
 
 #endif /* SOCKTRACE_H */

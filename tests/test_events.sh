@@ -423,6 +423,27 @@ else
 	timed_f=$(evq ep_f 'select(.count > 0 and .latency_ns > 0) | 1' | wc -l)
 	check "--filter epoll_wait_done: timed as the unfiltered tracer times them, but for at most 2 racing returns ($timed_differ differ; $timed_f timed of $timed)" \
 		test "$timed_differ" -le 2 -a "$timed_f" -gt 0
+
+	# An epoll fd closed with a wake-up pending and its number taken at once
+	# by a new instance: the new one's first return owes nothing to the
+	# closed one's wake-up (its listener was ready when added, which makes
+	# no wake-up at all), so it has no delay, not the 0.5 s since then.
+	start_server epr -p 8087 -t 60 epreuse
+	EPR_SRV=$SRV_PID
+	start_tracer "$EPR_SRV" epr
+	in_ns "$TB/ev_client" 127.0.0.1 8087 1 >/dev/null 2>&1
+	wait_for 20 grep -q '^EPFD2' "$TMP/epr.out"
+	sleep 0.2
+	stop_tracer
+	kill "$EPR_SRV"
+	read -r _ epfd1 <<<"$(grep '^EPFD ' "$TMP/epr.out")"
+	read -r _ epfd2 _ nready <<<"$(grep '^EPFD2 ' "$TMP/epr.out")"
+	check_eq "reused epoll fd: the new instance got the closed one's fd, and the listener ready" \
+		"${epfd2:-none} ${nready:-none}" "${epfd1:-?} 1"
+	check_eq "reused epoll fd: the closed instance's wake-up seen" \
+		"$(evq epr "select(.type == \"ep_wakeup\" and .epfd == ${epfd1:--9}) | 1" | wc -l)" 1
+	check_eq "reused epoll fd: the new instance's return, with no delay" \
+		"$(evq epr "select(.type == \"epoll_wait_done\" and .epfd == ${epfd1:--9}) | \"\\(.count) \\(.latency_ns // 0)\"")" "1 0"
 fi
 
 # ---- syscall exits without tracefs ----

@@ -187,7 +187,7 @@ struct event_source {
 	 * were queued, from child_queued to their accept: fifos) */
 	struct accepted_fds accepted;
 	/* per epoll fd (key fd + 1), the first wake-up since its last
-	 * epoll_wait return (in queued_ns) */
+	 * epoll_wait return (in queued_ns), of the instance gen */
 	struct sock_fds first_wakeup;
 	struct child_fifo fifos[CHILD_FIFOS];
 	int n_fifos;
@@ -943,6 +943,7 @@ static void sock_note(struct event_source *s, struct st_event *e)
 	struct child_fifo *q;
 	struct sock_fd *f;
 	uint64_t ns;
+	uint32_t gen;
 
 	switch (e->type) {
 	case ST_EV_CHILD_QUEUED:
@@ -965,19 +966,32 @@ static void sock_note(struct event_source *s, struct st_event *e)
 			accepted_fds__close(&s->accepted, e->sk_id, e->fd);
 		break;
 	case ST_EV_EP_WAKEUP:
+		gen = e->queue_max;
+		e->queue_max = 0;
 		if (e->epfd < 0)
 			break;
 		f = sock_fds__put(&s->first_wakeup, (uint64_t)e->epfd + 1);
-		if (f && !f->queued_ns)
+		if (!f)
+			break;
+		/* another instance on this fd: the closed one's wake-ups
+		 * were never waited for */
+		if (f->gen != gen) {
+			f->gen = gen;
+			f->queued_ns = 0;
+		}
+		if (!f->queued_ns)
 			f->queued_ns = e->time_ns;
 		break;
 	case ST_EV_EPOLL_WAIT_DONE:
+		gen = e->queue_max;
+		e->queue_max = 0;
 		f = e->epfd >= 0 ? sock_fds__get(&s->first_wakeup, (uint64_t)e->epfd + 1) : NULL;
 		if (!f)
 			break;
-		if (!e->latency_ns && f->queued_ns && e->time_ns > f->queued_ns)
+		if (!e->latency_ns && f->gen == gen && f->queued_ns && e->time_ns > f->queued_ns)
 			e->latency_ns = e->time_ns - f->queued_ns;
 		f->queued_ns = 0;
+		f->gen = gen;
 		break;
 	}
 }

@@ -16,6 +16,7 @@ struct sock_fd {
 	uint64_t sk;        /* 0: free */
 	uint64_t queued_ns; /* 0: not known */
 	int32_t fd;         /* -1: not known */
+	uint32_t gen;       /* events.c's first_wakeup: the epoll instance's */
 };
 
 struct sock_fds {

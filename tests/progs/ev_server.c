@@ -7,12 +7,18 @@
  *   noaccept   never accepts (the accept queue fills up)
  *   epoll      epoll echo server: "EPFD <fd>" once, "WAIT <n>" per
  *              epoll_wait return, "READY <fd>" per readable fd
+ *   epreuse    an epoll instance watching the listener ("EPFD <fd>") is
+ *              closed after a connection wakes it, unwaited; 0.5 s later
+ *              a new one gets its fd and the listener, still readable
+ *              (never accepted), so its epoll_wait returns at once:
+ *              "EPFD2 <fd> WAIT <n>"
  * and exits after -t SECONDS (default 60) or on SIGTERM.
  *
  *   ev_server [-6] [-p PORT] [-b BACKLOG] [-t SECONDS] MODE [N]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +163,25 @@ int main(int argc, char **argv)
 				}
 			}
 		}
+	} else if (!strcmp(mode, "epreuse")) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd }, evs[4];
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		int ep = epoll_create1(0), n;
+
+		CHECK(ep);
+		CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
+		printf("EPFD %d\n", ep);
+		CHECK(poll(&p, 1, -1)); /* the wake-up, seen by poll, not epoll_wait */
+		close(ep);
+		usleep(500 * 1000);
+		ep = epoll_create1(0);
+		CHECK(ep);
+		/* ready when added: on the ready list with no wake-up */
+		CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
+		n = epoll_wait(ep, evs, 4, 2000);
+		printf("EPFD2 %d WAIT %d\n", ep, n);
+		for (;;)
+			pause();
 	} else {
 		fprintf(stderr, "ev_server: unknown mode '%s'\n", mode);
 		return 2;
