@@ -317,9 +317,9 @@ struct st_epoll_state {
 	__s32 epfd; /* written once: only read after (see user/events.c's
 		     * sock_note() for an epoll_wait's delay) */
 	/* which instance on this epfd: a fresh number each time the BPF side
-	 * makes an entry (0: seeded by user space; see epoll_gen()), so that wake-ups left
-	 * pending on a closed instance are not counted toward the delay of
-	 * the next one given its fd (or its address) */
+	 * makes an entry (0: seeded by user space; see epoll_gen()), so that
+	 * wake-ups left pending on a closed instance are not counted toward
+	 * the delay of the next one given its fd (or its address) */
 	__u32 gen;
 };
 
