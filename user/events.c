@@ -617,6 +617,7 @@ static int open_skel(struct event_source *s)
 	struct bpf_program *prog;
 	struct events_bpf *skel;
 	const char *why;
+	int per_syscall = exit_tps_usable(s->hooks, &why);
 	size_t i;
 	int h, err;
 
@@ -641,9 +642,9 @@ static int open_skel(struct event_source *s)
 			want = tracepoint_exists(prog_defs[i].target);
 		/* syscall exits one way or the other (see tp_syscall_exit) */
 		if (!strcmp(prog_defs[i].prog, "tp_sys_exit"))
-			want = want && !exit_tps_usable(s->hooks, &why);
+			want = want && !per_syscall;
 		if (!strcmp(prog_defs[i].prog, "tp_syscall_exit"))
-			want = want && exit_tps_usable(s->hooks, &why);
+			want = want && per_syscall;
 		/* bench hook: leave programs out to see what each costs */
 		if (getenv("SOCKTRACE_SKIP_PROGS") &&
 		    strstr(getenv("SOCKTRACE_SKIP_PROGS"), prog_defs[i].prog))

@@ -12,8 +12,9 @@
 # (panic, init died, qemu failed). The verdict also goes to LOG_DIR/boot.txt.
 #
 # Environment: VMTEST_TIMEOUT (seconds, default 300), VMTEST_MEM (2G),
-# VMTEST_SMP (2), VMTEST_TCG_THREAD (single: see below; multi), VMTEST_APPEND (more kernel parameters), VMTEST_VERBOSE=1
-# (echo the console to stderr), VMTEST_SHELL=1 (interactive shell on the
+# VMTEST_SMP (2), VMTEST_TCG_THREAD (single: see below; multi),
+# VMTEST_APPEND (more kernel parameters), VMTEST_VERBOSE=1 (echo the
+# console to stderr), VMTEST_SHELL=1 (interactive shell on the
 # console instead of the guest command; quit with 'exit' or Ctrl-A x).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
