@@ -19,6 +19,9 @@ const volatile __u32 target_tgid = 0;
 /* Filled while walking the target's files; read by user space afterwards. */
 __u32 task_seen = 0;
 char task_comm[ST_COMM_LEN] = {};
+/* Listeners of the target with a request socket in their SYN queue: when
+ * none has, iter/tcp has nothing to find and is not run. */
+__u32 listeners_half_open = 0;
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -144,6 +147,8 @@ static __always_inline void fill_socket(struct st_fd_rec *r, struct file *file)
 			r->accept_queue = sk->sk_ack_backlog;
 			r->accept_max = sk->sk_max_ack_backlog;
 			r->syn_queue = tp->inet_conn.icsk_accept_queue.qlen.counter;
+			if (r->syn_queue)
+				listeners_half_open++;
 			r->drops = sk_drops_read(sk);
 			r->rx_queue = r->accept_queue;
 			r->tx_queue = r->accept_max;

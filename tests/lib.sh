@@ -65,6 +65,25 @@ nstat_get() {
 	ip netns exec "$1" nstat -az "$2" 2>/dev/null | awk -v n="$2" '$1 == n { print $2 }' | head -1
 }
 
+# hold_half_open NS PORT N SECONDS: N clients (snap_client, holding on for
+# SECONDS) of 127.0.0.1:PORT in netns NS whose final ACKs an nft table drops
+# (socktrace_hold_PORT), so the listener keeps N request sockets in its SYN
+# queue; returns once ss shows them. release_half_open NS PORT drops the table.
+hold_half_open() {
+	ip netns exec "$1" nft -f - <<EOF
+table inet socktrace_hold_$2 {
+	chain out {
+		type filter hook output priority 0;
+		tcp dport $2 tcp flags & (syn | ack) == ack drop
+	}
+}
+EOF
+	ip netns exec "$1" "$TB/snap_client" 127.0.0.1 "$2" "$3" "$4" >/dev/null &
+	_pids+=($!)
+	wait_for 5 bash -c "[ \$(ip netns exec $1 ss -Htn state syn-recv 'sport = :$2' | wc -l) -eq $3 ]"
+}
+release_half_open() { ip netns exec "$1" nft delete table inet "socktrace_hold_$2"; }
+
 cleanup() {
 	local p
 	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done

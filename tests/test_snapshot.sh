@@ -72,17 +72,7 @@ kill "$SRV"
 
 # --- SYN queue: final ACKs dropped, request sockets stay in SYN_RECV -------
 server --listen 127.0.0.1:8081 --backlog 64
-ip netns exec "$NS" nft -f - <<'EOF'
-table inet socktrace_test {
-	chain out {
-		type filter hook output priority 0;
-		tcp dport 8081 tcp flags & (syn | ack) == ack drop
-	}
-}
-EOF
-ip netns exec "$NS" "$TB/snap_client" 127.0.0.1 8081 7 30 >/dev/null &
-_pids+=($!)
-wait_for 5 bash -c "[ \$(ip netns exec $NS ss -Htn state syn-recv 'sport = :8081' | wc -l) -eq 7 ]"
+hold_half_open "$NS" 8081 7 30
 synrecv=$(ip netns exec "$NS" ss -Htn state syn-recv 'sport = :8081' | wc -l)
 json=$(snap)
 l=$(jq -c '.listeners[0]' <<<"$json")
@@ -90,7 +80,7 @@ check_eq "syn_queue == ss SYN-RECV count" "$(jq -r .syn_queue <<<"$l")" "$synrec
 check_eq "syn_queue is the 7 held clients" "$(jq -r .syn_queue <<<"$l")" 7
 check_eq "half-open list from iter/tcp" "$(jq -r '.half_open | length' <<<"$l")" "$synrecv"
 check_eq "accept queue empty meanwhile" "$(jq -r .accept_queue <<<"$l")" 0
-ip netns exec "$NS" nft delete table inet socktrace_test
+release_half_open "$NS" 8081
 kill "$SRV"
 
 # --- epoll: 6 watched fds, 2 readable and not collected --------------------

@@ -174,12 +174,18 @@ static void write_stats(const struct tui *t)
 	f = fopen(path, "w");
 	if (!f)
 		return;
+	uint64_t walks = 0, walk_ns = 0;
+
+	if (t->taker)
+		snapshot_taker__walks(t->taker, &walks, &walk_ns);
 	fprintf(f, "frames %llu\ndraw_avg_us %.1f\ndraw_max_us %.1f\nsnapshots %llu\n"
-		   "snapshot_avg_us %.1f\nevents %llu\n",
+		   "snapshot_avg_us %.1f\nevents %llu\ntcp_walks %llu\ntcp_walk_us %.1f\n"
+		   "live_us %.1f\n",
 		(unsigned long long)t->frames,
 		t->frames ? t->frame_ns_total / 1e3 / t->frames : 0.0, t->frame_ns_max / 1e3,
 		(unsigned long long)t->snaps, t->snaps ? t->snap_ns_total / 1e3 / t->snaps : 0.0,
-		(unsigned long long)t->model.events_total);
+		(unsigned long long)t->model.events_total, (unsigned long long)walks,
+		walk_ns / 1e3, t->live_ns / 1e3);
 	fclose(f);
 }
 
@@ -581,6 +587,7 @@ static void tui_loop_live(struct tui *t)
 {
 	uint64_t interval = (uint64_t)t->env->interval_ms * NS_PER_MS;
 	uint64_t next_snap = 0, last_draw = 0, drawn_gen = (uint64_t)-1;
+	uint64_t started = st_now_ns();
 	uint64_t stop_at = t->env->duration_s > 0
 				   ? st_now_ns() + (uint64_t)(t->env->duration_s * NS_PER_S) : 0;
 	int flags = TUI_REDRAW;
@@ -640,6 +647,7 @@ static void tui_loop_live(struct tui *t)
 		if (flags & TUI_QUIT)
 			break;
 	}
+	t->live_ns = st_now_ns() - started;
 }
 
 int tui_cmd(const struct st_env *env)
@@ -659,6 +667,7 @@ int tui_cmd(const struct st_env *env)
 	err = snapshot_taker__open(&t->taker, env->pid);
 	if (err)
 		goto cleanup;
+	snapshot_taker__set_periodic(t->taker);
 	err = snapshot_taker__take(t->taker, &snap);
 	if (err) {
 		st_err("failed to take a snapshot of process %u: %s", env->pid, strerror(-err));

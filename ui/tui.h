@@ -106,6 +106,7 @@ struct tui {
 	/* frame statistics (SOCKTRACE_TUI_STATS) */
 	uint64_t frames, frame_ns_total, frame_ns_max;
 	uint64_t snaps, snap_ns_total;
+	uint64_t live_ns; /* how long the live loop ran */
 };
 
 /* draw.c */

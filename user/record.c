@@ -142,6 +142,7 @@ int record_cmd(const struct st_env *env)
 		goto cleanup;
 	if (snapshot_taker__open(&taker, env->pid))
 		goto cleanup;
+	snapshot_taker__set_periodic(taker);
 
 	trace_header__init(&hdr);
 	hdr.pid = env->pid;

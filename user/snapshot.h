@@ -84,6 +84,14 @@ int snapshot_taker__open(struct snapshot_taker **out, uint32_t pid);
 /* Fills snap (which the caller frees with st_snapshot__free()). Returns 0,
  * -ESRCH when the process is gone, or another -errno. */
 int snapshot_taker__take(struct snapshot_taker *t, struct st_snapshot *snap);
+/* For a taker called again and again (the live view, recording): the
+ * listeners' half-open lists come from a walk of the namespace's whole TCP
+ * table, which is then made at most once per 100 times what it costs, and
+ * each snapshot in between has the last walk's lists (user/snapshot.c).
+ * The SYN queue lengths are read afresh every time. */
+void snapshot_taker__set_periodic(struct snapshot_taker *t);
+/* How many times the TCP table was walked, and the time that took. */
+void snapshot_taker__walks(const struct snapshot_taker *t, uint64_t *walks, uint64_t *ns_total);
 uint32_t snapshot_taker__pid(const struct snapshot_taker *t);
 void snapshot_taker__close(struct snapshot_taker *t);
 
