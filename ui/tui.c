@@ -547,6 +547,10 @@ static int target_exiting(uint32_t pid)
 	return !!(flags & PF_EXITING_FLAG);
 }
 
+/* Snapshots at most once per this many times what one costs (4% of a
+ * core): a server churning through thousands of fds takes 7 ms each. */
+#define SNAP_PERIOD_COSTS 25
+
 static int take_snapshot(struct tui *t)
 {
 	struct st_snapshot snap;
@@ -559,8 +563,8 @@ static int take_snapshot(struct tui *t)
 	t->snap_ns_total += cost;
 	t->snap_cost_ns = t->snaps == 1 ? cost : 0.8 * t->snap_cost_ns + 0.2 * cost;
 	t->snap_period_ns = (uint64_t)t->env->interval_ms * NS_PER_MS;
-	if (10 * t->snap_cost_ns > t->snap_period_ns)
-		t->snap_period_ns = (uint64_t)(10 * t->snap_cost_ns);
+	if (SNAP_PERIOD_COSTS * t->snap_cost_ns > t->snap_period_ns)
+		t->snap_period_ns = (uint64_t)(SNAP_PERIOD_COSTS * t->snap_cost_ns);
 	/* A snapshot taken while the process was exiting may have caught its
 	 * fd table half closed: the last state worth keeping is the one
 	 * before, so such a snapshot is dropped. */

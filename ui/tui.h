@@ -99,7 +99,7 @@ struct tui {
 	int replay_done;
 
 	/* Snapshots of a process with many fds take tens of ms of kernel time:
-	 * the period stretches so they use at most ~10% of a core. */
+	 * the period stretches so they use at most ~4% of a core. */
 	uint64_t snap_period_ns;
 	double snap_cost_ns; /* moving average */
 
