@@ -174,18 +174,20 @@ static void write_stats(const struct tui *t)
 	f = fopen(path, "w");
 	if (!f)
 		return;
-	uint64_t walks = 0, walk_ns = 0;
+	uint64_t walks = 0, walk_ns = 0, lost = t->model.events_lost;
 
 	if (t->taker)
 		snapshot_taker__walks(t->taker, &walks, &walk_ns);
+	if (t->events && event_source__lost(t->events) > lost)
+		lost = event_source__lost(t->events);
 	fprintf(f, "frames %llu\ndraw_avg_us %.1f\ndraw_max_us %.1f\nsnapshots %llu\n"
-		   "snapshot_avg_us %.1f\nevents %llu\ntcp_walks %llu\ntcp_walk_us %.1f\n"
-		   "live_us %.1f\n",
+		   "snapshot_avg_us %.1f\nevents %llu\nlost %llu\ntcp_walks %llu\n"
+		   "tcp_walk_us %.1f\nlive_us %.1f\n",
 		(unsigned long long)t->frames,
 		t->frames ? t->frame_ns_total / 1e3 / t->frames : 0.0, t->frame_ns_max / 1e3,
 		(unsigned long long)t->snaps, t->snaps ? t->snap_ns_total / 1e3 / t->snaps : 0.0,
-		(unsigned long long)t->model.events_total, (unsigned long long)walks,
-		walk_ns / 1e3, t->live_ns / 1e3);
+		(unsigned long long)t->model.events_total, (unsigned long long)lost,
+		(unsigned long long)walks, walk_ns / 1e3, t->live_ns / 1e3);
 	fclose(f);
 }
 

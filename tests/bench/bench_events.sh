@@ -10,9 +10,12 @@
 # OUTPUT is what socktrace does with the events: json (default: --json to
 # /dev/null, formatting every event), text, filter (--filter
 # accept_overflow: every hook attached and following the target's sockets,
-# almost nothing emitted) or unarmed (every hook attached, none at work:
-# the price of the hooks alone; SOCKTRACE_UNARMED=1). Several outputs are
-# measured in the same rounds, which prices each layer side by side.
+# almost nothing emitted), unarmed (every hook attached, none at work:
+# the price of the hooks alone; SOCKTRACE_UNARMED=1) or tui (the live view,
+# `socktrace --pid SERVER`, in a tmux pane: every event into its model, plus
+# its snapshots and frames; events and lost from SOCKTRACE_TUI_STATS).
+# Several outputs are measured in the same rounds, which prices each layer
+# side by side.
 # Workloads: churn (connect, close; the server accepts and closes) and echo
 # (10 round trips of 64 bytes per connection through an epoll server);
 # both by default. Each round runs without, then each output in turn and
@@ -20,14 +23,15 @@
 # run in a fresh network namespace): the machine is noisy and drifts, and
 # this order cancels a drift that is steady over a round. A round's ratio
 # for an output is its two runs over the round's two without; the headline
-# ratio is the median of the rounds' ratios, with the spread beside it.
+# ratio is the median of the rounds' ratios, with the spread beside it, and
+# below the table their mean with its 95% confidence interval.
 # socktrace's own CPU time while the load ran is reported per event.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TB=$ROOT/tests/.output
 SOCKTRACE=${SOCKTRACE:-$ROOT/socktrace}
 SECS=5 ROUNDS=3 THREADS=2 OUTPUTS=json WORKLOADS=churn,echo
-usage="usage: $0 [-d SECONDS] [-r ROUNDS] [-j THREADS] [-o json|text|filter|unarmed[,...]] [-w churn|echo[,...]]"
+usage="usage: $0 [-d SECONDS] [-r ROUNDS] [-j THREADS] [-o json|text|filter|unarmed|tui[,...]] [-w churn|echo[,...]]"
 while getopts "d:r:j:o:w:" opt; do
 	case $opt in
 	d) SECS=$OPTARG ;;
@@ -52,6 +56,7 @@ NS=evb$$
 tmp=$(mktemp -d)
 srv= st=
 cleanup() {
+	tmux kill-session -t "socktrace-bench$$" 2>/dev/null
 	[ -n "$st" ] && kill "$st" 2>/dev/null
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null
 	wait 2>/dev/null
@@ -61,7 +66,7 @@ cleanup() {
 trap cleanup EXIT
 . "$ROOT/tests/bench/churn_server.sh"
 for o in "${outputs[@]}"; do
-	socktrace_output "$o" || { echo "bad -o '$o' (json, text, filter or unarmed)" >&2; exit 2; }
+	socktrace_output "$o" || { echo "bad -o '$o' (json, text, filter, unarmed or tui)" >&2; exit 2; }
 done
 
 # CPU time of a process in ns (schedstat's run time: utime and stime count
@@ -81,10 +86,7 @@ run() {
 	# a client thread for the 1 s SYN retransmit and the run measures stalls)
 	churn_server_start "$SECS" net.core.somaxconn=65535
 	if [ "$traced" = 1 ]; then
-		env "${st_env[@]}" "$SOCKTRACE" -p "$srv" --events "${st_out[@]}" >/dev/null \
-			2>"$tmp/st.err" &
-		st=$!
-		for _ in $(seq 200); do grep -q 'tracing pid' "$tmp/st.err" && break; sleep 0.05; done
+		socktrace_start || { echo "socktrace did not start: $(cat "$tmp/st.err")" >&2; exit 1; }
 		t0=$(cpu_ns "$st")
 	fi
 	rate=$(ip netns exec "$NS" "$TB/churn" client -j "$THREADS" -n $rt "$port" "$SECS" |
@@ -92,11 +94,8 @@ run() {
 	if [ "$traced" = 1 ]; then
 		sleep 0.5 # let the server drain its accept queue while traced
 		cpu=$(awk -v a="$t0" -v b="$(cpu_ns "$st")" 'BEGIN { print (b - a) / 1e9 }')
-		kill -INT "$st"
-		wait "$st" || true
-		st=
-		events=$(sed -nE 's/.*: ([0-9]+) events.*/\1/p' "$tmp/st.err")
-		lost=$(sed -nE 's/.*; ([0-9]+) lost$/\1/p' "$tmp/st.err")
+		socktrace_stop
+		events=$st_events lost=$st_lost
 	fi
 	kill "$srv"
 	wait "$srv" 2>/dev/null || true
@@ -146,5 +145,17 @@ for workload in "${workloads[@]}"; do
 	echo "  rounds off: $(tr '\n' ' ' <"$tmp/off")"
 	for o in "${outputs[@]}"; do
 		echo "  rounds $o: $(tr '\n' ' ' <"$tmp/on.$o")"
+	done
+	# the rounds' ratios as a sample: mean and its 95% interval (Student's
+	# t, two-sided; 1.96 past 30 rounds)
+	for o in "${outputs[@]}"; do
+		awk -v o="$o" '{ r[NR] = $1; s += $1 } END {
+			n = NR; m = s / n
+			for (i = 1; i <= n; i++) v += (r[i] - m) ^ 2
+			split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 " \
+			      "2.13 2.12 2.11 2.10 2.09 2.09 2.08 2.07 2.07 2.06 2.06 2.06 2.05 2.05 2.05", t, " ")
+			if (n < 2) { printf "  ratio %s: mean %.3f (one round)\n", o, m; exit }
+			ci = (n - 1 <= 29 ? t[n - 1] : 1.96) * sqrt(v / (n - 1) / n)
+			printf "  ratio %s: mean %.3f +- %.3f (95%%, %d rounds)\n", o, m, ci, n }' "$tmp/ratio.$o"
 	done
 done

@@ -53,7 +53,8 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$ROOT/tests/bench/churn_server.sh"
-socktrace_output "$OUTPUT" || { echo "bad -o '$OUTPUT' (json, text, filter or unarmed)" >&2; exit 2; }
+socktrace_output "$OUTPUT" && [ "$st_tui" = 0 ] ||
+	{ echo "bad -o '$OUTPUT' (json, text, filter or unarmed)" >&2; exit 2; }
 
 now_ns() { date +%s%N; }
 # connections the namespace has opened so far (Tcp: ActiveOpens)
@@ -77,22 +78,14 @@ off() {
 
 # on window: prints "rate events_per_s lost us_per_event"
 on() {
-	local rate t0 t1 c0 c1 events lost
-	env "${st_env[@]}" "$SOCKTRACE" -p "$srv" --events "${st_out[@]}" >/dev/null \
-		2>"$tmp/st.err" &
-	st=$!
-	for _ in $(seq 400); do grep -q 'tracing pid' "$tmp/st.err" && break; sleep 0.05; done
-	grep -q 'tracing pid' "$tmp/st.err" || { echo "socktrace did not start:" >&2; cat "$tmp/st.err" >&2; exit 1; }
+	local rate t0 t1 c0 c1
+	socktrace_start || { echo "socktrace did not start:" >&2; cat "$tmp/st.err" >&2; exit 1; }
 	sleep 0.5
 	c0=$(cpu_ns "$st") t0=$(now_ns)
 	rate=$(window)
 	c1=$(cpu_ns "$st") t1=$(now_ns)
-	kill -INT "$st"
-	wait "$st" || true
-	st=
-	events=$(sed -nE 's/.*: ([0-9]+) events.*/\1/p' "$tmp/st.err")
-	lost=$(sed -nE 's/.*; ([0-9]+) lost$/\1/p' "$tmp/st.err")
-	echo "$rate ${events:-0} ${lost:-0} $((c1 - c0)) $((t1 - t0))"
+	socktrace_stop
+	echo "$rate $st_events $st_lost $((c1 - c0)) $((t1 - t0))"
 }
 
 TOTAL=$((PAIRS * (2 * WIN + 6) + 30))

@@ -20,18 +20,64 @@ churn_server_start() {
 	port=$(awk '{ print $3 }' "$tmp/server.out")
 }
 
-# socktrace_output OUTPUT: sets st_out (socktrace's arguments) and st_env
-# (its environment) for what the benchmarks call an output: json (--json,
-# every event formatted), text, filter (--filter accept_overflow: every hook
-# at work, almost nothing emitted), unarmed (every hook attached, none at
-# work: SOCKTRACE_UNARMED=1). Returns 1 for anything else.
+# socktrace_output OUTPUT: sets st_out (socktrace's arguments), st_env
+# (its environment) and st_tui for what the benchmarks call an output: json
+# (--events --json, every event formatted), text, filter (--filter
+# accept_overflow: every hook at work, almost nothing emitted), unarmed
+# (every hook attached, none at work: SOCKTRACE_UNARMED=1), tui (the live
+# view, `socktrace --pid`, in a tmux pane: events into its model,
+# snapshots, frames). Returns 1 for anything else.
 socktrace_output() {
-	st_out=() st_env=()
+	st_out=(--events) st_env=() st_tui=0
 	case $1 in
-	json) st_out=(--json) ;;
+	json) st_out+=(--json) ;;
 	text) ;;
-	filter) st_out=(--filter accept_overflow) ;;
+	filter) st_out+=(--filter accept_overflow) ;;
 	unarmed) st_env=(SOCKTRACE_UNARMED=1) ;;
+	tui) st_out=() st_tui=1 ;;
 	*) return 1 ;;
 	esac
+}
+
+# socktrace_start: socktrace on $srv, as socktrace_output set it up; sets st
+# (its pid). Returns once it traces, 1 when it does not start.
+socktrace_start() {
+	rm -f "$tmp/st.pid" "$tmp/stats" "$tmp/st.err"
+	if [ "$st_tui" = 1 ]; then
+		command -v tmux >/dev/null || { echo "-o tui needs tmux" >&2; return 1; }
+		tmux new-session -d -s "socktrace-bench$$" -x 120 -y 40 \
+			"sh -c 'echo \$\$ >$tmp/st.pid; exec env SOCKTRACE_TUI_STATS=$tmp/stats \
+			$SOCKTRACE -p $srv 2>$tmp/st.err'"
+		for _ in $(seq 200); do [ -s "$tmp/st.pid" ] && break; sleep 0.05; done
+		st=$(cat "$tmp/st.pid" 2>/dev/null)
+		# tracing once the header names the hooks' tiers
+		for _ in $(seq 400); do
+			tmux capture-pane -p -t "socktrace-bench$$" 2>/dev/null | grep -q '^hooks' && return 0
+			sleep 0.05
+		done
+		return 1
+	fi
+	env "${st_env[@]}" "$SOCKTRACE" -p "$srv" "${st_out[@]}" >/dev/null 2>"$tmp/st.err" &
+	st=$!
+	for _ in $(seq 400); do grep -q 'tracing pid' "$tmp/st.err" && return 0; sleep 0.05; done
+	return 1
+}
+
+# socktrace_stop: stops it (SIGINT, or q in the live view); sets st_events
+# and st_lost from what it reported.
+socktrace_stop() {
+	if [ "$st_tui" = 1 ]; then
+		tmux send-keys -t "socktrace-bench$$" q
+		for _ in $(seq 200); do [ -s "$tmp/stats" ] && break; sleep 0.05; done
+		tmux kill-session -t "socktrace-bench$$" 2>/dev/null
+		st_events=$(awk '$1 == "events" { print $2 }' "$tmp/stats" 2>/dev/null)
+		st_lost=$(awk '$1 == "lost" { print $2 }' "$tmp/stats" 2>/dev/null)
+	else
+		kill -INT "$st"
+		wait "$st" || true
+		st_events=$(sed -nE 's/.*: ([0-9]+) events.*/\1/p' "$tmp/st.err")
+		st_lost=$(sed -nE 's/.*; ([0-9]+) lost$/\1/p' "$tmp/st.err")
+	fi
+	st=
+	st_events=${st_events:-0} st_lost=${st_lost:-0}
 }
