@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Event engine overhead (issue 3): a loopback load (tests/progs/churn.c) run
-# side by side without and with `socktrace --pid SERVER --events` attached to
-# the server; reports connections/s for both and their ratio, events/s
-# delivered and events lost. Targets (tracepoint tier): loss <= 5%, 0 lost.
+# side by side without and with socktrace attached to the server (`socktrace
+# --pid SERVER --events --json` and the live view, `socktrace --pid SERVER`);
+# reports connections/s for both and their ratio, events/s delivered and
+# events lost. Targets (tracepoint tier): loss <= 5%, 0 lost.
 #
 #   bench_events.sh [-d SECONDS] [-r ROUNDS] [-j CLIENT_THREADS]
 #                   [-o OUTPUT[,OUTPUT...]] [-w WORKLOAD[,WORKLOAD...]]
 #
-# OUTPUT is what socktrace does with the events: json (default: --json to
-# /dev/null, formatting every event), text, filter (--filter
+# OUTPUT is what socktrace does with the events (default json,tui): json
+# (--json to /dev/null, formatting every event), text, filter (--filter
 # accept_overflow: every hook attached and following the target's sockets,
 # almost nothing emitted), unarmed (every hook attached, none at work:
 # the price of the hooks alone; SOCKTRACE_UNARMED=1) or tui (the live view,
@@ -30,7 +31,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TB=$ROOT/tests/.output
 SOCKTRACE=${SOCKTRACE:-$ROOT/socktrace}
-SECS=5 ROUNDS=3 THREADS=2 OUTPUTS=json WORKLOADS=churn,echo
+SECS=5 ROUNDS=3 THREADS=2 OUTPUTS=json,tui WORKLOADS=churn,echo
 usage="usage: $0 [-d SECONDS] [-r ROUNDS] [-j THREADS] [-o json|text|filter|unarmed|tui[,...]] [-w churn|echo[,...]]"
 while getopts "d:r:j:o:w:" opt; do
 	case $opt in
@@ -105,7 +106,7 @@ run() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-echo "socktrace --events benchmark: $SECS s per run, $ROUNDS rounds, $THREADS client threads, output ${outputs[*]}"
+echo "socktrace event engine benchmark: $SECS s per run, $ROUNDS rounds, $THREADS client threads, output ${outputs[*]}"
 echo "kernel $(uname -r), $(nproc) CPUs; tiers: $("$SOCKTRACE" --probe --json | jq -r '[.hooks[].tier] | unique | join(",")')"
 printf '%-8s %-8s %10s %10s %7s %15s %10s %6s %11s\n' workload output "off conn/s" "on conn/s" \
 	ratio "(min..max)" "events/s" lost "us/event"
