@@ -521,8 +521,10 @@ char *st_model__explain_listener(const struct st_model *m, size_t idx, char *buf
 			  "servers).\n\n");
 	}
 	if (l->syn_queue) {
-		sb_printf(&b, "%u half-open connections (%zu seen by the iterator) wait for their "
-			  "final ACK", l->syn_queue, l->n_half_open);
+		/* the list is the last walk's, which may be a second old or
+		 * more (user/snapshot.c); the count is this snapshot's */
+		sb_printf(&b, "%u half-open connections (%zu listed at the last walk of the TCP "
+			  "table) wait for their final ACK", l->syn_queue, l->n_half_open);
 		if (l->syn_full_since_ns)
 			sb_printf(&b, "; the SYN queue has been at its limit for %s (the kernel "
 				  "then answers with SYN cookies or drops SYNs)",
