@@ -167,6 +167,7 @@ static void tui_fini(struct tui *t)
 static void write_stats(const struct tui *t)
 {
 	const char *path = getenv("SOCKTRACE_TUI_STATS");
+	uint64_t walks = 0, walk_ns = 0, lost = t->model.events_lost;
 	FILE *f;
 
 	if (!path || !*path)
@@ -174,8 +175,6 @@ static void write_stats(const struct tui *t)
 	f = fopen(path, "w");
 	if (!f)
 		return;
-	uint64_t walks = 0, walk_ns = 0, lost = t->model.events_lost;
-
 	if (t->taker)
 		snapshot_taker__walks(t->taker, &walks, &walk_ns);
 	if (t->events && event_source__lost(t->events) > lost)

@@ -40,9 +40,9 @@ struct snapshot_taker {
  * iter/tcp walks the whole established hash of the target's namespace,
  * every bucket and every socket in it, TIME_WAIT ones too (namespaces share
  * the host's table unless net.ipv4.tcp_child_ehash_entries gives them their
- * own): what it costs is the machine's, not the target's. Under the churn
- * benchmark's TIME_WAIT sockets it took about 7 ms, 43% of the live view's
- * CPU time at a snapshot per 100 ms. A periodic taker walks at most once
+ * own): what it costs is the machine's, not the target's. Among the churn
+ * benchmark's TIME_WAIT sockets it took 7-20 ms, 43% of the live view's CPU
+ * time at a snapshot per 100 ms. A periodic taker walks at most once
  * per this many times what a walk costs (1% of a CPU) and keeps the last
  * walk's lists in between.
  */
