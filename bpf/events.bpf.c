@@ -45,7 +45,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #if defined(__TARGET_ARCH_arm64)
 #define SYSCALL_NR(regs) ((regs)->syscallno)
-#define SYSCALL_NR_CORE(regs) BPF_CORE_READ(regs, syscallno)
 #define NR_close 57
 #define NR_connect 203
 #define NR_accept 202
@@ -59,7 +58,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_close_range 436
 #else
 #define SYSCALL_NR(regs) ((regs)->orig_ax) /* tp_btf: a direct load */
-#define SYSCALL_NR_CORE(regs) BPF_CORE_READ(regs, orig_ax)
 #define NR_close 3
 #define NR_connect 42
 #define NR_accept 43
@@ -347,9 +345,11 @@ static __always_inline void current_syscall(struct syscall_args *a)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	a->nr = SYSCALL_NR_CORE(regs);
-	a->arg1 = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	a->arg2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	/* direct loads (the helper's pointer is BTF-typed): a probe read
+	 * apiece had cost more than the rest of a syscall exit's test */
+	a->nr = SYSCALL_NR(regs);
+	a->arg1 = PT_REGS_PARM1_SYSCALL(regs);
+	a->arg2 = PT_REGS_PARM2_SYSCALL(regs);
 }
 
 /* The fd argument of syscall nr when the current thread is inside it, else
@@ -1482,7 +1482,7 @@ static __always_inline void sys_exit_ours(struct pt_regs *regs, long nr, long re
 	if (!c) {
 		/* the argument registers still hold the fd argument */
 		none.nr = nr;
-		none.fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		none.fd = (__s32)PT_REGS_PARM1_SYSCALL(regs);
 		c = &none;
 	}
 	if (nr == NR_accept || nr == NR_accept4) {

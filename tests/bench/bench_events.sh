@@ -133,7 +133,7 @@ for workload in "${workloads[@]}"; do
 			awk -v o="$o" -v s="$SECS" '$1 == o {
 				printf "%.0f\n", $3 / (s + 0.5) >>"'"$tmp/evs.$o"'"
 				print $4 >>"'"$tmp/lost.$o"'"
-				print $3 >= 1000 ? $5 * 1e6 / $3 : 0 >>"'"$tmp/cpu.$o"'" }' "$tmp/round"
+				print ($3 >= 1000 ? $5 * 1e6 / $3 : 0) >>"'"$tmp/cpu.$o"'" }' "$tmp/round"
 		done
 	done
 	for o in "${outputs[@]}"; do
