@@ -109,7 +109,50 @@ static __always_inline void fill_inet(struct st_fd_rec *r, struct sock *sk)
 	}
 }
 
-static __always_inline void fill_socket(struct st_fd_rec *r, struct file *file)
+/*
+ * A connected TCP socket's queued bytes, from four tcp_sock fields beyond
+ * struct sock (probe reads: see fill_inet()). Where they lie within
+ * TCP_SEQ_SPAN bytes of each other (212 since 6.8 grouped tcp_sock's fields
+ * by cache line) one read brings them all; buf has room for the span.
+ */
+#define TCP_SEQ_SPAN ST_PATH_MAX
+
+static __always_inline void tcp_queued(struct st_fd_rec *r, struct tcp_sock *tp, __u8 *buf)
+{
+	__u32 o_rcv_nxt = bpf_core_field_offset(tp->rcv_nxt);
+	__u32 o_copied = bpf_core_field_offset(tp->copied_seq);
+	__u32 o_write = bpf_core_field_offset(tp->write_seq);
+	__u32 o_una = bpf_core_field_offset(tp->snd_una);
+	__u32 lo = o_rcv_nxt, hi = o_rcv_nxt;
+	__u32 rcv_nxt, copied, write, una;
+	__s32 rx;
+
+	/* offsets are constants at load time: the verifier takes one way */
+	lo = o_copied < lo ? o_copied : lo;
+	lo = o_write < lo ? o_write : lo;
+	lo = o_una < lo ? o_una : lo;
+	hi = o_copied > hi ? o_copied : hi;
+	hi = o_write > hi ? o_write : hi;
+	hi = o_una > hi ? o_una : hi;
+	if (hi + 4 - lo <= TCP_SEQ_SPAN) {
+		if (bpf_probe_read_kernel(buf, hi + 4 - lo, (void *)tp + lo))
+			return;
+		__builtin_memcpy(&rcv_nxt, buf + (o_rcv_nxt - lo), 4);
+		__builtin_memcpy(&copied, buf + (o_copied - lo), 4);
+		__builtin_memcpy(&write, buf + (o_write - lo), 4);
+		__builtin_memcpy(&una, buf + (o_una - lo), 4);
+	} else {
+		rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+		copied = BPF_CORE_READ(tp, copied_seq);
+		write = BPF_CORE_READ(tp, write_seq);
+		una = BPF_CORE_READ(tp, snd_una);
+	}
+	rx = rcv_nxt - copied;
+	r->rx_queue = rx > 0 ? rx : 0;
+	r->tx_queue = write - una;
+}
+
+static __always_inline void fill_socket(struct st_fd_rec *r, struct file *file, __u8 *buf)
 {
 	struct socket *sock = bpf_sock_from_file(file);
 	struct sock *sk;
@@ -155,10 +198,7 @@ static __always_inline void fill_socket(struct st_fd_rec *r, struct file *file)
 			r->tx_queue = r->accept_max;
 			bpf_map_update_elem(&target_listeners, &key, &one, BPF_ANY);
 		} else {
-			__s32 rx = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
-
-			r->rx_queue = rx > 0 ? rx : 0;
-			r->tx_queue = BPF_CORE_READ(tp, write_seq) - BPF_CORE_READ(tp, snd_una);
+			tcp_queued(r, tp, buf);
 		}
 		return;
 	}
@@ -341,7 +381,7 @@ int dump_task_file(struct bpf_iter__task_file *ctx)
 		if (r->kind == ST_FD_EPOLL)
 			walk_epoll(seq, task, file, r);
 	} else if ((mode & S_IFMT) == S_IFSOCK) {
-		fill_socket(r, file);
+		fill_socket(r, file, (__u8 *)s->path);
 	} else if ((mode & S_IFMT) == S_IFIFO || magic == PIPEFS_MAGIC) {
 		r->kind = ST_FD_PIPE;
 	} else {

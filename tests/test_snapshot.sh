@@ -118,6 +118,19 @@ check_eq "fd set == /proc/PID/fd" "$(jq -r '.fds[].fd' <<<"$json" | sort -n | tr
 	"$(ls "/proc/$SRV/fd" | sort -n | tr '\n' ' ')"
 kill "$SRV"
 
+# --- a connected TCP socket's queues: tcp_sock's sequence numbers ----------
+server --tcp-pair 8084:1234
+afd=$(srv_get tcp_accepted) cfd=$(srv_get tcp_client)
+wait_for 5 bash -c "ip netns exec $NS ss -Htn 'sport = :8084' | awk '\$2 == 1234 {ok=1} END {exit !ok}'"
+json=$(snap)
+ss_q=$(ip netns exec "$NS" ss -Htn 'sport = :8084' | awk '{ print $2, $3 }')
+check_eq "accepted tcp fd" "$(jq -r ".fds[] | select(.fd == $afd) | .type + \" \" + .state" <<<"$json")" "tcp ESTABLISHED"
+check_eq "tcp rx_queue tx_queue == ss Recv-Q Send-Q" \
+	"$(jq -r ".fds[] | select(.fd == $afd) | \"\\(.rx_queue) \\(.tx_queue)\"" <<<"$json")" "$ss_q"
+check_eq "tcp rx_queue is the unread bytes" "$(jq -r ".fds[] | select(.fd == $afd) | .rx_queue" <<<"$json")" 1234
+check_eq "client end's queues" "$(jq -r ".fds[] | select(.fd == $cfd) | \"\\(.rx_queue) \\(.tx_queue)\"" <<<"$json")" "0 0"
+kill "$SRV"
+
 # --- a thread id resolves to its process -----------------------------------
 server --threads 2 --listen 127.0.0.1:8083
 tid=$(srv_get tid | head -1)

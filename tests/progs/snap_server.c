@@ -7,6 +7,9 @@
  *   --listen6 PORT                   IPv6 listener on [::1]:PORT
  *   --epoll N:R                      epoll watching N pipes, R of them readable
  *   --udp PORT:COUNT                 UDP socket with COUNT datagrams queued
+ *   --tcp-pair PORT:BYTES            a connected TCP pair on 127.0.0.1:PORT, both
+ *                                    ends held; BYTES sent to the accepted end,
+ *                                    left unread (its Recv-Q)
  *   --unix PATH                      bound, listening unix socket
  *   --file PATH                      a regular file opened read-only
  *   --threads N                      extra threads (for tid -> pid tests)
@@ -116,6 +119,24 @@ int main(int argc, char **argv)
 			for (int k = 0; k < count; k++)
 				CHECK(sendto(fd, "hello", 5, 0, (void *)&sin, sizeof(sin)));
 			printf("udp %d\n", fd);
+		} else if (!strcmp(opt, "--tcp-pair")) {
+			struct sockaddr_in sin = { .sin_family = AF_INET };
+			int port, bytes, lfd, cfd, afd;
+			char buf[4096] = {};
+
+			if (sscanf(val, "%d:%d", &port, &bytes) != 2 || bytes < 0 ||
+			    bytes > (int)sizeof(buf))
+				DIE("bad --tcp-pair %s", val);
+			lfd = tcp_listen(AF_INET, "127.0.0.1", port, 1);
+			sin.sin_port = htons(port);
+			inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+			CHECK(cfd = socket(AF_INET, SOCK_STREAM, 0));
+			CHECK(connect(cfd, (void *)&sin, sizeof(sin)));
+			CHECK(afd = accept(lfd, NULL, NULL));
+			close(lfd);
+			if (bytes)
+				CHECK(write(cfd, buf, bytes));
+			printf("tcp_client %d\ntcp_accepted %d\n", cfd, afd);
 		} else if (!strcmp(opt, "--unix")) {
 			struct sockaddr_un sun = { .sun_family = AF_UNIX };
 			int fd;
