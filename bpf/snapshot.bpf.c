@@ -87,7 +87,7 @@ static __always_inline __u16 anon_kind(struct file *file)
  * Sockets are most of a busy server's fds, so this path uses direct loads
  * through the BTF pointer bpf_sock_from_file() gives, which the JIT turns
  * into plain loads, instead of one probe-read helper call per field:
- * 10,000 sockets in well under 10 ms. struct sock's fields only: the
+ * 10,000 sockets in about 10 ms. struct sock's fields only: the
  * tcp_sock ones beyond it are probe-read, since 6.18.44's verifier marks
  * sock->sk untrusted and bpf_skc_to_tcp_sock() turns an untrusted pointer
  * away (the program failed to load there).
@@ -113,7 +113,8 @@ static __always_inline void fill_inet(struct st_fd_rec *r, struct sock *sk)
  * A connected TCP socket's queued bytes, from four tcp_sock fields beyond
  * struct sock (probe reads: see fill_inet()). Where they lie within
  * TCP_SEQ_SPAN bytes of each other (212 since 6.8 grouped tcp_sock's fields
- * by cache line) one read brings them all; buf has room for the span.
+ * by cache line) one read brings them all, into buf (the scratch path
+ * buffer, which a socket does not use).
  */
 #define TCP_SEQ_SPAN ST_PATH_MAX
 
