@@ -622,6 +622,16 @@ static __always_inline void fill_sock(struct st_event *e, struct sock *sk)
 	}
 }
 
+/* A socket's local port. tcp_set_state(TCP_CLOSE) gives the port back
+ * (inet_put_port() zeroes skc_num) just before the tracepoint; inet_sport
+ * keeps it: a read beyond struct sock, once per socket's end. */
+static __always_inline __u16 sock_sport_btf(struct sock *sk)
+{
+	__u16 port = sk->__sk_common.skc_num;
+
+	return port ? port : bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+}
+
 /* fill_sock() for a BTF-typed socket (a tp_btf or fentry argument): direct
  * loads instead of a helper call per field, on the paths every connection
  * takes. */
@@ -631,7 +641,7 @@ static __always_inline void fill_sock_btf(struct st_event *e, struct sock *sk)
 
 	e->sk_id = (__u64)sk;
 	e->family = skc->skc_family;
-	e->sport = skc->skc_num;
+	e->sport = sock_sport_btf(sk);
 	e->dport = bpf_ntohs(skc->skc_dport);
 	if (e->family == AF_INET) {
 		*(__u32 *)e->saddr = skc->skc_rcv_saddr;
@@ -1607,11 +1617,7 @@ static __always_inline __u64 child_listener(struct sock *sk, __u16 port)
  * to CLOSE is traced; the port its packets carried stays. */
 static __always_inline __u16 sock_local_port(struct sock *sk, int newstate)
 {
-	__u16 port = sk->__sk_common.skc_num;
-
-	if (!port && newstate == TCP_CLOSE)
-		port = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	return port;
+	return newstate == TCP_CLOSE ? sock_sport_btf(sk) : sk->__sk_common.skc_num;
 }
 
 static __always_inline struct clone_stash *clone_stash_here(__u32 where)

@@ -119,6 +119,12 @@ check_eq "child_queued events (peer ports)" \
 	"$(evq srv 'select(.type == "child_queued") | .dport' | sort -n | tr '\n' ' ')" "$srv_ports"
 check_eq "close events = closed connections (peer ports)" \
 	"$(evq srv 'select(.type == "close" and .sport == 8080) | .dport' | sort -n | tr '\n' ' ')" "$srv_ports"
+# tcp_set_state(TCP_CLOSE) zeroes the local port before the tracepoint
+check_eq "state events to CLOSE carry the local port" \
+	"$(evq srv 'select(.type == "state" and .new_state == "CLOSE" and .dport != 0) | "\(.sport):\(.dport)"' |
+		sort -t: -k2 -n | tr '\n' ' ')" "$(for p in $srv_ports; do printf '8080:%s ' "$p"; done)"
+check_eq "client's state events to CLOSE carry its local ports" \
+	"$(evq cli 'select(.type == "state" and .new_state == "CLOSE") | .sport' | sort -n | tr '\n' ' ')" "$cli_ports"
 check_eq "accept wait measured" "$(evq srv 'select(.type == "accept" and .latency_ns > 0) | 1' | wc -l)" 5
 check_eq "close events carry the fds accept gave" \
 	"$(evq srv 'select(.type == "close" and .sport == 8080) | .fd' | sort -n | tr '\n' ' ')" \
