@@ -292,7 +292,7 @@ static char *put_u8(char *p, unsigned int v)
 }
 
 /* Dotted quad, as inet_ntop() writes it. */
-static char *put_ipv4(char *p, const uint8_t a[4])
+static char *put_ipv4_text(char *p, const uint8_t a[4])
 {
 	p = put_u8(p, a[0]);
 	*p++ = '.';
@@ -301,6 +301,33 @@ static char *put_ipv4(char *p, const uint8_t a[4])
 	p = put_u8(p, a[2]);
 	*p++ = '.';
 	return put_u8(p, a[3]);
+}
+
+/*
+ * put_ipv4_text() with the last address's text kept per side (0: local,
+ * 1: remote): a server's local address hardly changes, and a client's
+ * connections come in runs. An event has room for the whole kept slot.
+ */
+enum { ADDR_LOCAL, ADDR_REMOTE };
+#define IPV4_TEXT_SLOT 16 /* "255.255.255.255" */
+
+static __thread struct {
+	uint32_t addr;
+	uint8_t len;
+	char text[IPV4_TEXT_SLOT];
+} ipv4_kept[2];
+
+static char *put_ipv4(char *p, const uint8_t a[4], int side)
+{
+	uint32_t addr;
+
+	memcpy(&addr, a, sizeof(addr));
+	if (!ipv4_kept[side].len || ipv4_kept[side].addr != addr) {
+		ipv4_kept[side].len = put_ipv4_text(ipv4_kept[side].text, a) - ipv4_kept[side].text;
+		ipv4_kept[side].addr = addr;
+	}
+	memcpy(p, ipv4_kept[side].text, IPV4_TEXT_SLOT);
+	return p + ipv4_kept[side].len;
 }
 
 /* IPv6 is rarer on the hot path and its text form has many rules (the
@@ -312,9 +339,9 @@ static char *put_ipv6(char *p, const uint8_t a[16])
 	return p + strlen(p);
 }
 
-static char *put_ip(char *p, int family, const uint8_t a[16])
+static char *put_ip(char *p, int family, const uint8_t a[16], int side)
 {
-	return family == AF_INET ? put_ipv4(p, a) : put_ipv6(p, a);
+	return family == AF_INET ? put_ipv4(p, a, side) : put_ipv6(p, a);
 }
 
 static inline char *put_name(char *p, const struct name *n)
@@ -391,10 +418,11 @@ static char *put_duration(char *p, uint64_t ns)
 	return put_mem(p, unit, unit_len);
 }
 
-static char *text_addr(char *p, const struct st_event *e, const uint8_t *a, uint16_t port)
+static char *text_addr(char *p, const struct st_event *e, const uint8_t *a, uint16_t port,
+		       int side)
 {
 	if (e->family == AF_INET) {
-		p = put_ipv4(p, a);
+		p = put_ipv4(p, a, side);
 	} else {
 		*p++ = '[';
 		p = put_ipv6(p, a);
@@ -409,14 +437,14 @@ static char *text_tuple(char *p, const struct st_event *e)
 	if (!has_sock(e))
 		return p;
 	*p++ = ' ';
-	p = text_addr(p, e, e->saddr, e->sport);
+	p = text_addr(p, e, e->saddr, e->sport, ADDR_LOCAL);
 	if (e->type == ST_EV_CONNECT || e->type == ST_EV_CONNECT_DONE)
 		p = put_lit(p, " -> ");
 	else if (is_listener_event(e->type))
 		p = put_lit(p, " <- ");
 	else
 		p = put_lit(p, " <-> ");
-	return text_addr(p, e, e->daddr, e->dport);
+	return text_addr(p, e, e->daddr, e->dport, ADDR_REMOTE);
 }
 
 static char *text_err(char *p, int err)
@@ -606,11 +634,11 @@ static char *json_sock(char *p, const struct st_event *e)
 		return p;
 	p = put_key_name(p, "family", &family_names[e->family == AF_INET6]);
 	p = put_lit(p, ",\"saddr\":\"");
-	p = put_ip(p, e->family, e->saddr);
+	p = put_ip(p, e->family, e->saddr, ADDR_LOCAL);
 	p = put_lit(p, "\",\"sport\":");
 	p = put_u64(p, e->sport);
 	p = put_lit(p, ",\"daddr\":\"");
-	p = put_ip(p, e->family, e->daddr);
+	p = put_ip(p, e->family, e->daddr, ADDR_REMOTE);
 	p = put_lit(p, "\",\"dport\":");
 	p = put_u64(p, e->dport);
 	p = put_lit(p, ",\"sk_id\":\"0x");

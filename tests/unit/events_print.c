@@ -134,6 +134,37 @@ static void test_fields(void)
 	ASSERT_TRUE(strstr(j, "\"daddr\":\"::ffff:10.0.0.1\"") != NULL, "v4-mapped");
 }
 
+/* The printers keep the last IPv4 address's text per side: each event
+ * still shows its own addresses, whatever came before, in JSON and text. */
+static void test_addresses_in_turn(void)
+{
+	static const char *const addrs[][2] = {
+		{ "127.0.0.1", "127.0.0.2" }, { "10.1.2.3", "192.168.200.255" },
+		{ "10.1.2.3", "127.0.0.2" }, { "255.255.255.255", "0.0.0.0" },
+		{ "127.0.0.1", "127.0.0.2" }, { "1.2.3.4", "1.2.3.4" },
+	};
+	struct st_event e = make(ST_EV_STATE);
+	char want[128];
+
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+			inet_pton(AF_INET, addrs[i][0], e.saddr);
+			inet_pton(AF_INET, addrs[i][1], e.daddr);
+			snprintf(want, sizeof(want), "\"saddr\":\"%s\",\"sport\":8080,\"daddr\":\"%s\",",
+				 addrs[i][0], addrs[i][1]);
+			ASSERT_TRUE(strstr(print_one(&e, 1), want) != NULL, want);
+			snprintf(want, sizeof(want), " %s:8080 <-> %s:40000 ", addrs[i][0], addrs[i][1]);
+			ASSERT_TRUE(strstr(print_one(&e, 0), want) != NULL, want);
+		}
+		/* an IPv6 event between leaves the kept IPv4 text alone */
+		e.family = AF_INET6;
+		inet_pton(AF_INET6, "::1", e.saddr);
+		inet_pton(AF_INET6, "::2", e.daddr);
+		ASSERT_TRUE(strstr(print_one(&e, 1), "\"saddr\":\"::1\"") != NULL, "ipv6 between");
+		e.family = AF_INET;
+	}
+}
+
 static void test_hostile_comm(void)
 {
 	struct st_event e = make(ST_EV_CLOSE);
@@ -355,6 +386,7 @@ int main(void)
 {
 	test_every_type();
 	test_fields();
+	test_addresses_in_turn();
 	test_hostile_comm();
 	test_exact_lines();
 	test_text_durations();
