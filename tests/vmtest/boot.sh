@@ -39,11 +39,11 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (p
 timeout_s=${VMTEST_TIMEOUT:-300}
 
 # Software emulation (TCG), single-threaded: the vCPUs take turns on one
-# host thread. Multi-threaded
-# TCG (QEMU 7.2, Debian 12) panics Debian's 6.12 guest when a tracepoint's
-# jump label is patched while another vCPU runs through it: "Oops: int3" at
-# the patch site, after the patch has finished (a stale translation of the
-# int3 the kernel's text_poke_bp put there for the duration). Any BPF
+# host thread. Multi-threaded TCG (QEMU 7.2, Debian 12) panics Debian's
+# 6.12 guest when a tracepoint's jump label is patched while another vCPU
+# runs through it: "Oops: int3" at the patch site, after the patch has
+# finished (a stale translation of the int3 the kernel's text_poke_bp put
+# there for the duration). Any BPF
 # tracepoint attach or detach patches one, so every socktrace run could hit
 # it. guest-pokeloop.sh reproduces it in seconds with
 # VMTEST_TCG_THREAD=multi, and never under thread=single.
