@@ -467,6 +467,7 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 	struct st_event *e;
 	struct st_stage *st;
 	__u32 zero = 0, d;
+	__u64 pid_tgid;
 
 	if (!(type_mask & (1u << type)))
 		return NULL;
@@ -493,8 +494,11 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 	e->pid = target_tgid;
 	e->fd = -1;
 	e->epfd = -1;
-	if (is_target())
-		e->tid = (__u32)bpf_get_current_pid_tgid();
+	/* one helper call for both (a call costs about 15 ns with the return
+	 * thunk of this machine's SRSO mitigation) */
+	pid_tgid = bpf_get_current_pid_tgid();
+	if ((pid_tgid >> 32) == target_tgid)
+		e->tid = (__u32)pid_tgid;
 	return e;
 }
 
@@ -693,11 +697,10 @@ static __always_inline __u64 sock_net_id(struct sock *sk)
 	return (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net);
 }
 
-/* The file at fd in the current task's table, or NULL. Direct loads as far
- * as the table (the task is BTF-typed), one probe read for the slot. */
-static __always_inline struct file *fd_file(__s32 fd)
+/* The file at fd in task's table (task: bpf_get_current_task_btf()), or
+ * NULL. Direct loads as far as the table, one probe read for the slot. */
+static __always_inline struct file *task_fd_file(struct task_struct *task, __s32 fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct files_struct *files = task->files;
 	struct fdtable *fdt;
 	struct file **arr, *file = NULL;
@@ -710,6 +713,12 @@ static __always_inline struct file *fd_file(__s32 fd)
 	arr = fdt->fd;
 	bpf_probe_read_kernel(&file, sizeof(file), &arr[fd]);
 	return file;
+}
+
+/* The file at fd in the current task's table, or NULL. */
+static __always_inline struct file *fd_file(__s32 fd)
+{
+	return task_fd_file(bpf_get_current_task_btf(), fd);
 }
 
 /* The sock of a socket file, NULL when file is not a socket's. */
@@ -1371,7 +1380,7 @@ static __always_inline void emit_close(struct sock *sk, __s32 fd, int old, int n
 	ev_submit(e);
 }
 
-static __always_inline void on_accept_exit(struct call_state *c, long ret)
+static __always_inline void on_accept_exit(struct task_struct *t, struct call_state *c, long ret)
 {
 	struct sock *child, *listener;
 	struct st_sock_state *ss;
@@ -1380,7 +1389,7 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 
 	if (ret < 0)
 		return; /* EAGAIN from non-blocking servers is not news */
-	child = c->sk ? (struct sock *)c->sk : file_sock(fd_file(ret));
+	child = c->sk ? (struct sock *)c->sk : file_sock(task_fd_file(t, ret));
 	if (!child)
 		return;
 	key = (__u64)child;
@@ -1388,7 +1397,7 @@ static __always_inline void on_accept_exit(struct call_state *c, long ret)
 	if (!ss && !is_tcp(child))
 		return;
 	/* a child we saw queued knows its listener: no walk of the fd table */
-	listener = ss && ss->listener ? (struct sock *)ss->listener : file_sock(fd_file(c->fd));
+	listener = ss && ss->listener ? (struct sock *)ss->listener : file_sock(task_fd_file(t, c->fd));
 	e = ev_reserve(ST_EV_ACCEPT, hook_tier[HOOK_ACCEPT]);
 	if (e) {
 		fill_sock(e, child);
@@ -1419,9 +1428,10 @@ static __always_inline __u32 epoll_gen(void)
 	return (__u32)bpf_ktime_get_ns() | 1;
 }
 
-static __always_inline void on_epoll_wait_exit(struct call_state *c, long ret)
+static __always_inline void on_epoll_wait_exit(struct task_struct *t, struct call_state *c,
+					       long ret)
 {
-	struct file *file = fd_file(c->fd);
+	struct file *file = task_fd_file(t, c->fd);
 	struct st_epoll_state *es, fresh = { .epfd = c->fd };
 	struct st_event *e;
 	__u64 ep;
@@ -1455,9 +1465,9 @@ static __always_inline void on_epoll_wait_exit(struct call_state *c, long ret)
 	}
 }
 
-static __always_inline void on_epoll_create_exit(long ret)
+static __always_inline void on_epoll_create_exit(struct task_struct *t, long ret)
 {
-	struct file *file = ret >= 0 ? fd_file(ret) : NULL;
+	struct file *file = ret >= 0 ? task_fd_file(t, ret) : NULL;
 	struct st_epoll_state es = { .epfd = ret };
 	__u64 ep;
 
@@ -1469,8 +1479,10 @@ static __always_inline void on_epoll_create_exit(long ret)
 }
 
 /* The exit of a syscall of the target's, one of those tp_sys_exit lets
- * through; regs: the registers saved at its entry. */
-static __always_inline void sys_exit_ours(struct pt_regs *regs, long nr, long ret)
+ * through, in thread t (the current task, of the target); regs: the
+ * registers saved at its entry. */
+static __always_inline void sys_exit_ours(struct task_struct *t, struct pt_regs *regs, long nr,
+					  long ret)
 {
 	struct call_state *c, none = {};
 	__u32 tid;
@@ -1479,7 +1491,7 @@ static __always_inline void sys_exit_ours(struct pt_regs *regs, long nr, long re
 	 * tiers: the child) find something in `calls` */
 	if (nr == NR_connect && !tier_is(HOOK_CONNECT, ST_TIER_TRACEPOINT))
 		return;
-	tid = (__u32)bpf_get_current_pid_tgid();
+	tid = t->pid;
 	if (nr == NR_connect ||
 	    ((nr == NR_accept || nr == NR_accept4) && !tier_is(HOOK_ACCEPT, ST_TIER_TRACEPOINT)))
 		c = bpf_map_lookup_elem(&calls, &tid);
@@ -1496,7 +1508,7 @@ static __always_inline void sys_exit_ours(struct pt_regs *regs, long nr, long re
 		c = &none;
 	}
 	if (nr == NR_accept || nr == NR_accept4) {
-		on_accept_exit(c, ret);
+		on_accept_exit(t, c, ret);
 	} else if (nr == NR_connect) {
 		__u64 key = c->sk;
 		struct st_sock_state *ss = key ? sock_get(key) : NULL;
@@ -1504,9 +1516,9 @@ static __always_inline void sys_exit_ours(struct pt_regs *regs, long nr, long re
 		if (ss && !(ss->flags & ST_SS_CONNECT_EMITTED))
 			emit_connect((struct sock *)key, ss, ret, hook_tier[HOOK_CONNECT]);
 	} else if (nr == NR_epoll_wait || nr == NR_epoll_pwait || nr == NR_epoll_pwait2) {
-		on_epoll_wait_exit(c, ret);
+		on_epoll_wait_exit(t, c, ret);
 	} else {
-		on_epoll_create_exit(ret);
+		on_epoll_create_exit(t, ret);
 	}
 	if (c != &none)
 		bpf_map_delete_elem(&calls, &tid);
@@ -1524,23 +1536,29 @@ static __always_inline void sys_exit_ours(struct pt_regs *regs, long nr, long re
 SEC("tracepoint")
 int tp_syscall_exit(struct trace_event_raw_sys_exit *ctx)
 {
+	struct task_struct *t;
+
 	if (!armed)
 		return 0;
-	if (!is_target())
+	/* the task once, for the target test, the registers and the fd
+	 * table: a helper call apiece had cost 50 ns a run */
+	t = bpf_get_current_task_btf();
+	if (t->tgid != target_tgid)
 		return 0;
-	sys_exit_ours((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->id,
-		      ctx->ret);
+	sys_exit_ours(t, (struct pt_regs *)bpf_task_pt_regs(t), ctx->id, ctx->ret);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 {
+	struct task_struct *t;
 	long nr;
 
 	if (!armed)
 		return 0;
-	if (!is_target())
+	t = bpf_get_current_task_btf();
+	if (t->tgid != target_tgid)
 		return 0;
 	nr = SYSCALL_NR(regs);
 	/* read/write/... of a busy server: out before any map lookup */
@@ -1548,7 +1566,7 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	    nr != NR_epoll_pwait && nr != NR_epoll_pwait2 && nr != NR_epoll_create &&
 	    nr != NR_epoll_create1)
 		return 0;
-	sys_exit_ours(regs, nr, ret);
+	sys_exit_ours(t, regs, nr, ret);
 	return 0;
 }
 
