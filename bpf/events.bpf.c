@@ -95,6 +95,12 @@ const volatile __u64 wakeup_interval_ns = 20 * 1000 * 1000;
  * kernels (6.1: ENOTSUPP). */
 const volatile __u8 ack_overflow_by_skb = 0;
 
+/* Where tcp_rcv_state_process() lies in kernel text, [lo, lo + len), from
+ * kallsyms: a SYN a listener took (kept or dropped) is consumed there, and
+ * tp_consume_skb_at lets only those through (see listener_skb()). */
+const volatile __u64 syn_consume_lo = 0;
+const volatile __u64 syn_consume_len = 0;
+
 /* Event types to emit (bit per enum st_event_type), set at run time. */
 __u32 type_mask = ~0u;
 /*
@@ -2110,6 +2116,24 @@ SEC("tp_btf/consume_skb")
 int BPF_PROG(tp_consume_skb, struct sk_buff *skb)
 {
 	if (!armed)
+		return 0;
+	listener_skb(skb, 1);
+	return 0;
+}
+
+/*
+ * consume_skb with its caller (6.3+): a packet for one of our listeners is
+ * consumed by tcp_rcv_state_process() (a SYN, kept or dropped), a server's
+ * data packets and ACKs elsewhere, many times per connection. Their caller,
+ * one subtraction and compare, turns them away before the packet's headers
+ * are read.
+ */
+SEC("tp_btf/consume_skb")
+int BPF_PROG(tp_consume_skb_at, struct sk_buff *skb, void *location)
+{
+	if (!armed)
+		return 0;
+	if ((__u64)location - syn_consume_lo >= syn_consume_len)
 		return 0;
 	listener_skb(skb, 1);
 	return 0;

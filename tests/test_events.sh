@@ -115,6 +115,9 @@ check_eq "accept events carry the listener port" \
 check_eq "accept fds = fds the server got" \
 	"$(evq srv 'select(.type == "accept") | .fd' | tr '\n' ' ')" \
 	"$(awk '/^ACCEPT/ { print $2 }' "$TMP/srv.out" | tr '\n' ' ')"
+check_eq "syn_recv events = the SYNs the listener took (peer ports)" \
+	"$(evq srv 'select(.type == "syn_recv" and .sport == 8080) | .dport' | sort -n | tr '\n' ' ')" \
+	"$srv_ports"
 check_eq "child_queued events (peer ports)" \
 	"$(evq srv 'select(.type == "child_queued") | .dport' | sort -n | tr '\n' ' ')" "$srv_ports"
 check_eq "close events = closed connections (peer ports)" \
@@ -274,29 +277,49 @@ fi
 
 # ---- accept-queue overflow: backlog 2, 50 connects, nobody accepts ----
 overflow_run() {
-	local abort=$1 port=$2 n0 n1 events
+	local abort=$1 port=$2 tag=${3:+ ($3)} n0 n1 events
 	set_abort "$abort"
-	start_server "ovf$abort" -p "$port" -b 2 -t 60 noaccept
+	start_server "ovf$port" -p "$port" -b 2 -t 60 noaccept
 	local srv=$SRV_PID
-	start_tracer "$srv" "ovf$abort" || return
+	start_tracer "$srv" "ovf$port" || return
 	n0=$(nstat_get "$NS" TcpExtListenOverflows)
 	in_ns "$TB/ev_client" -H 2 127.0.0.1 "$port" 50 >/dev/null
 	kill "$srv"
 	wait "$srv" 2>/dev/null
 	n1=$(nstat_get "$NS" TcpExtListenOverflows)
-	wait_for 5 grep -q 'process exited' "$TMP/ovf$abort.err"
+	wait_for 5 grep -q 'process exited' "$TMP/ovf$port.err"
 	wait "$ST_PID" 2>/dev/null
-	events=$(count_type "ovf$abort" accept_overflow)
-	if [ $((n1 - n0)) -gt 0 ]; then pass "abort_on_overflow=$abort: the kernel saw overflows ($((n1 - n0)))"
-	else fail "abort_on_overflow=$abort: the kernel saw overflows" "delta $((n1 - n0))"; fi
-	check_eq "abort_on_overflow=$abort: accept_overflow events = TcpExtListenOverflows delta" \
+	events=$(count_type "ovf$port" accept_overflow)
+	if [ $((n1 - n0)) -gt 0 ]; then pass "abort_on_overflow=$abort$tag: the kernel saw overflows ($((n1 - n0)))"
+	else fail "abort_on_overflow=$abort$tag: the kernel saw overflows" "delta $((n1 - n0))"; fi
+	check_eq "abort_on_overflow=$abort$tag: accept_overflow events = TcpExtListenOverflows delta" \
 		"$events" "$((n1 - n0))"
-	check_eq "abort_on_overflow=$abort: overflow events name the full queue" \
-		"$(evq "ovf$abort" 'select(.type == "accept_overflow" and .accept_queue > .queue_max) | 1' | wc -l)" \
+	check_eq "abort_on_overflow=$abort$tag: overflow events name the full queue" \
+		"$(evq "ovf$port" 'select(.type == "accept_overflow" and .accept_queue > .queue_max) | 1' | wc -l)" \
 		"$events"
 }
 overflow_run 0 8090
 overflow_run 1 8091
+
+# ---- the SYNs: told by consume_skb's caller, or by every packet's headers ----
+# consume_skb passes its caller since 6.3: only tcp_rcv_state_process()'s
+# packets (the SYNs a listener took) are read, by kallsyms' address of it.
+# With kallsyms' addresses hidden (kptr_restrict=2) or an older kernel,
+# every consumed packet's headers are, and the counts must be the same.
+syn_by=$("$SOCKTRACE" --probe --json 2>/dev/null | jq -r .syn_packets)
+IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "${kmin%%[!0-9]*}" -ge 3 ]; }; then
+	check_match "--probe: SYNs told by consume_skb's caller ($(uname -r))" "^by caller" "$syn_by"
+	kptr_was=$(cat /proc/sys/kernel/kptr_restrict)
+	echo 2 >/proc/sys/kernel/kptr_restrict
+	check_match "--probe, kallsyms hidden: every packet's headers read" "^every consumed packet" \
+		"$("$SOCKTRACE" --probe --json 2>/dev/null | jq -r .syn_packets)"
+	overflow_run 0 8092 "kallsyms hidden"
+	echo "$kptr_was" >/proc/sys/kernel/kptr_restrict
+else
+	check_match "--probe: SYNs told by every packet's headers ($(uname -r))" "^every consumed packet" \
+		"$syn_by"
+fi
 
 # The final-ACK path: hold two handshakes in the SYN queue (the client's
 # ACKs dropped), fill the accept queue, then let the ACKs through.

@@ -68,7 +68,7 @@ static const struct hook_def hook_defs[ST_HOOK_COUNT] = {
 
 /* Every program of the skeleton: its tier, the hooks it serves, and the
  * kernel function (or tracepoint) it needs. */
-enum { VARIANT_ANY, VARIANT_ACCEPT_ARG, VARIANT_ACCEPT_OLD };
+enum { VARIANT_ANY, VARIANT_ACCEPT_ARG, VARIANT_ACCEPT_OLD, VARIANT_SKB_SITE, VARIANT_SKB_ANY };
 
 struct prog_def {
 	const char *prog;
@@ -85,7 +85,10 @@ static const struct prog_def prog_defs[] = {
 	{ "tp_set_state", ST_TIER_TRACEPOINT, 0, "inet_sock_set_state" },
 	{ "tp_set_state_again", ST_TIER_TRACEPOINT, 0, "inet_sock_set_state" },
 	{ "tp_synack_retrans", ST_TIER_TRACEPOINT, 0, "tcp_retransmit_synack" },
-	{ "tp_consume_skb", ST_TIER_TRACEPOINT, H(SYN_QUEUE) | H(ACCEPT_QUEUE), "consume_skb" },
+	{ "tp_consume_skb", ST_TIER_TRACEPOINT, H(SYN_QUEUE) | H(ACCEPT_QUEUE), "consume_skb",
+	  VARIANT_SKB_ANY },
+	{ "tp_consume_skb_at", ST_TIER_TRACEPOINT, H(SYN_QUEUE) | H(ACCEPT_QUEUE), "consume_skb",
+	  VARIANT_SKB_SITE },
 	{ "tp_kfree_skb", ST_TIER_TRACEPOINT, H(SYN_QUEUE) | H(ACCEPT_QUEUE), "kfree_skb" },
 	{ "tp_sk_data_ready", ST_TIER_TRACEPOINT, H(EPOLL), "sk_data_ready" },
 
@@ -231,9 +234,12 @@ struct probe_cache {
 	int exit_tp_ids[N_EXIT_SYSCALLS];
 	int exit_tps;
 	char exit_tps_why[96];
+	/* where SYNs are consumed (see consume_site()); 1: not looked up */
+	int consume_site;
+	uint64_t consume_lo, consume_end;
 };
 
-static struct probe_cache cache = { .exit_tps = 1 };
+static struct probe_cache cache = { .exit_tps = 1, .consume_site = 1 };
 
 /*
  * Can syscall exits be taken per syscall (tp_syscall_exit), with these
@@ -535,6 +541,48 @@ static int accept_has_arg_struct(void)
 	       btf__find_by_name_kind(cache.vmlinux, "proto_accept_arg", BTF_KIND_STRUCT) >= 0;
 }
 
+/*
+ * Can tp_consume_skb_at take consume_skb? Its tracepoint must pass the
+ * caller (6.3+: btf_trace_consume_skb(void *, skb, location)) and kallsyms
+ * must say where tcp_rcv_state_process() is. Else tp_consume_skb, which
+ * reads every consumed packet's headers.
+ */
+static int consume_site(void)
+{
+	const struct btf_type *t;
+	FILE *f;
+	int id;
+
+	if (cache.consume_site != 1)
+		return cache.consume_site;
+	cache.consume_site = 0;
+	if (!cache.vmlinux)
+		return 0;
+	id = btf__find_by_name_kind(cache.vmlinux, "btf_trace_consume_skb", BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return 0;
+	t = btf__type_by_id(cache.vmlinux, btf__resolve_type(cache.vmlinux, id));
+	if (!t || !btf_is_ptr(t))
+		return 0;
+	t = btf__type_by_id(cache.vmlinux, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 3)
+		return 0;
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return 0;
+	cache.consume_site = st_ksym_range(f, "tcp_rcv_state_process", &cache.consume_lo,
+					   &cache.consume_end) == 0;
+	fclose(f);
+	return cache.consume_site;
+}
+
+const char *event_source__syn_packets(void)
+{
+	probe_init();
+	return consume_site() ? "by caller (consume_skb from tcp_rcv_state_process)"
+			      : "every consumed packet's headers read";
+}
+
 static int prog_wanted(const struct prog_def *p, const struct st_hook_status *hooks)
 {
 	const char *why;
@@ -544,6 +592,10 @@ static int prog_wanted(const struct prog_def *p, const struct st_hook_status *ho
 		if ((p->hooks & (1u << h)) && hooks[h].tier == p->tier)
 			used = 1;
 	if (!used)
+		return 0;
+	if (p->variant == VARIANT_SKB_SITE && !consume_site())
+		return 0;
+	if (p->variant == VARIANT_SKB_ANY && consume_site())
 		return 0;
 	if (p->tier == ST_TIER_TRACEPOINT)
 		return tracepoint_exists(p->target);
@@ -629,6 +681,10 @@ static int open_skel(struct event_source *s)
 	for (h = 0; h < ST_HOOK_COUNT; h++)
 		skel->rodata->hook_tier[h] = s->hooks[h].tier;
 	skel->rodata->ack_overflow_by_skb = ack_overflow_by_skb(s);
+	if (consume_site()) {
+		skel->rodata->syn_consume_lo = cache.consume_lo;
+		skel->rodata->syn_consume_len = cache.consume_end - cache.consume_lo;
+	}
 	for (i = 0; i < N_PROGS; i++) {
 		struct bpf_program *prog =
 			bpf_object__find_program_by_name(skel->obj, prog_defs[i].prog);
@@ -637,9 +693,10 @@ static int open_skel(struct event_source *s)
 		/* the skb hooks also count SYN drops, to keep their per-packet
 		 * share of the listener's sk_drops right */
 		if (skel->rodata->ack_overflow_by_skb &&
-		    (!strcmp(prog_defs[i].prog, "tp_consume_skb") ||
-		     !strcmp(prog_defs[i].prog, "tp_kfree_skb")))
-			want = tracepoint_exists(prog_defs[i].target);
+		    (!strcmp(prog_defs[i].target, "consume_skb") ||
+		     !strcmp(prog_defs[i].target, "kfree_skb")))
+			want = tracepoint_exists(prog_defs[i].target) &&
+			       (prog_defs[i].variant == VARIANT_SKB_SITE) == consume_site();
 		/* syscall exits one way or the other (see tp_syscall_exit) */
 		if (!strcmp(prog_defs[i].prog, "tp_sys_exit"))
 			want = want && !per_syscall;

@@ -78,5 +78,8 @@ int event_source__probe(struct st_hook_status hooks[ST_HOOK_COUNT], enum st_mode
  * it is). */
 const char *event_source__syscall_exits(const struct st_hook_status *hooks,
 					const char **why);
+/* How the tracepoint tier tells the SYNs our listeners take from the other
+ * packets consume_skb frees (see tp_consume_skb_at). */
+const char *event_source__syn_packets(void);
 
 #endif

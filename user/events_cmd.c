@@ -157,7 +157,7 @@ int probe_cmd(const struct st_env *env)
 		}
 		printf("],\"syscall_exits\":\"%s\",\"syscall_exits_why\":", exits);
 		st_json_string(stdout, exits_why, strlen(exits_why));
-		printf("}\n");
+		printf(",\"syn_packets\":\"%s\"}\n", event_source__syn_packets());
 	} else {
 		printf("%-44s %-10s %s\n", "HOOK", "TIER", "WHY NOT A BETTER TIER");
 		for (int h = 0; h < ST_HOOK_COUNT; h++)
@@ -168,6 +168,7 @@ int probe_cmd(const struct st_env *env)
 		printf("\nsyscall exits: %s%s%s\n", exits,
 		       exits_why[0] ? ", every syscall runs a program: " : " (only the syscalls needed)",
 		       exits_why);
+		printf("SYN packets: %s\n", event_source__syn_packets());
 	}
 	if (fflush(stdout) || ferror(stdout))
 		return ST_EXIT_FAIL;

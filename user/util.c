@@ -174,3 +174,32 @@ void st_stdout_buffer(void)
 
 	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
 }
+
+int st_ksym_range(FILE *f, const char *name, uint64_t *start, uint64_t *end)
+{
+	char line[512], sym[256], type;
+	unsigned long long addr, lo = 0;
+	int found = 0;
+
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3)
+			continue;
+		/* module symbols ("name\t[mod]") come after vmlinux's */
+		if (strchr(line, '['))
+			break;
+		if (!found) {
+			found = (type == 'T' || type == 't') && !strcmp(sym, name);
+			lo = addr;
+			continue;
+		}
+		/* vmlinux's symbols are listed in address order: the next one
+		 * up ends it (aliases at the same address do not) */
+		if (addr > lo) {
+			*start = lo;
+			*end = addr;
+			return 0;
+		}
+	}
+	/* kptr_restrict shows every address as 0 */
+	return -ENOENT;
+}

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 /* Exit codes, documented in --help and the man page. */
 #define ST_EXIT_OK 0
@@ -36,5 +37,10 @@ int st_pid_alive(uint32_t pid);
  * all bits when filter is NULL. Prints one line and returns -EINVAL on an
  * unknown or empty list. */
 int st_event_filter_parse(const char *filter, uint64_t *mask);
+
+/* The text of kernel function name, [*start, *end), from a /proc/kallsyms
+ * listing (its end: the next symbol's address). Returns 0, or -ENOENT when
+ * the function is not listed or the addresses are hidden (kptr_restrict). */
+int st_ksym_range(FILE *f, const char *name, uint64_t *start, uint64_t *end);
 
 #endif
