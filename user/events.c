@@ -583,6 +583,17 @@ const char *event_source__syn_packets(void)
 			      : "every consumed packet's headers read";
 }
 
+/* The one of tp_consume_skb and tp_consume_skb_at this kernel takes; any
+ * other program passes. */
+static int skb_variant_ok(const struct prog_def *p)
+{
+	if (p->variant == VARIANT_SKB_SITE)
+		return consume_site();
+	if (p->variant == VARIANT_SKB_ANY)
+		return !consume_site();
+	return 1;
+}
+
 static int prog_wanted(const struct prog_def *p, const struct st_hook_status *hooks)
 {
 	const char *why;
@@ -593,9 +604,7 @@ static int prog_wanted(const struct prog_def *p, const struct st_hook_status *ho
 			used = 1;
 	if (!used)
 		return 0;
-	if (p->variant == VARIANT_SKB_SITE && !consume_site())
-		return 0;
-	if (p->variant == VARIANT_SKB_ANY && consume_site())
+	if (!skb_variant_ok(p))
 		return 0;
 	if (p->tier == ST_TIER_TRACEPOINT)
 		return tracepoint_exists(p->target);
@@ -681,10 +690,6 @@ static int open_skel(struct event_source *s)
 	for (h = 0; h < ST_HOOK_COUNT; h++)
 		skel->rodata->hook_tier[h] = s->hooks[h].tier;
 	skel->rodata->ack_overflow_by_skb = ack_overflow_by_skb(s);
-	if (consume_site()) {
-		skel->rodata->syn_consume_lo = cache.consume_lo;
-		skel->rodata->syn_consume_len = cache.consume_end - cache.consume_lo;
-	}
 	for (i = 0; i < N_PROGS; i++) {
 		struct bpf_program *prog =
 			bpf_object__find_program_by_name(skel->obj, prog_defs[i].prog);
@@ -696,7 +701,7 @@ static int open_skel(struct event_source *s)
 		    (!strcmp(prog_defs[i].target, "consume_skb") ||
 		     !strcmp(prog_defs[i].target, "kfree_skb")))
 			want = tracepoint_exists(prog_defs[i].target) &&
-			       (prog_defs[i].variant == VARIANT_SKB_SITE) == consume_site();
+			       skb_variant_ok(&prog_defs[i]);
 		/* syscall exits one way or the other (see tp_syscall_exit) */
 		if (!strcmp(prog_defs[i].prog, "tp_sys_exit"))
 			want = want && !per_syscall;
@@ -708,6 +713,11 @@ static int open_skel(struct event_source *s)
 			want = 0;
 		if (prog)
 			bpf_program__set_autoload(prog, want);
+	}
+	/* kallsyms read only when tp_consume_skb_at is to load (prog_wanted()) */
+	if (bpf_program__autoload(skel->progs.tp_consume_skb_at)) {
+		skel->rodata->syn_consume_lo = cache.consume_lo;
+		skel->rodata->syn_consume_len = cache.consume_end - cache.consume_lo;
 	}
 	/* run by user space only (flush_stages()) */
 	bpf_program__set_autoattach(skel->progs.flush_stage, false);
