@@ -598,7 +598,7 @@ int flush_stage(void *ctx)
  * family, so one read brings them all (the offsets relocated for this
  * kernel; a layout that spread them further would take a read apiece).
  */
-static __always_inline void fill_sock(struct st_event *e, struct sock *sk)
+static __always_inline __u8 fill_sock(struct st_event *e, struct sock *sk)
 {
 	struct sock_common *skc = &sk->__sk_common;
 	__u32 o_daddr = bpf_core_field_offset(skc->skc_daddr);
@@ -606,30 +606,39 @@ static __always_inline void fill_sock(struct st_event *e, struct sock *sk)
 	__u32 o_dport = bpf_core_field_offset(skc->skc_dport);
 	__u32 o_num = bpf_core_field_offset(skc->skc_num);
 	__u32 o_family = bpf_core_field_offset(skc->skc_family);
+	__u32 o_state = bpf_core_field_offset(skc->skc_state);
 	__u64 head[SKC_HEAD / 8] = {};
 	__u8 *h = (__u8 *)head;
 	__u16 port;
+	__u8 state;
 
 	e->sk_id = (__u64)sk;
 	if (o_daddr > SKC_HEAD - 4 || o_saddr > SKC_HEAD - 4 || o_dport > SKC_HEAD - 2 ||
-	    o_num > SKC_HEAD - 2 || o_family > SKC_HEAD - 2) {
+	    o_num > SKC_HEAD - 2 || o_family > SKC_HEAD - 2 || o_state > SKC_HEAD - 1) {
 		e->family = BPF_CORE_READ(skc, skc_family);
 		e->sport = BPF_CORE_READ(skc, skc_num);
 		e->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
 		read_addrs(e->saddr, e->daddr, e->family, skc);
-		return;
-	}
-	bpf_probe_read_kernel(head, sizeof(head), skc);
-	__builtin_memcpy(&e->family, h + o_family, 2);
-	__builtin_memcpy(&e->sport, h + o_num, 2);
-	__builtin_memcpy(&port, h + o_dport, 2);
-	e->dport = bpf_ntohs(port);
-	if (e->family == AF_INET) {
-		__builtin_memcpy(e->saddr, h + o_saddr, 4);
-		__builtin_memcpy(e->daddr, h + o_daddr, 4);
+		state = BPF_CORE_READ(skc, skc_state);
 	} else {
-		read_addrs(e->saddr, e->daddr, e->family, skc);
+		bpf_probe_read_kernel(head, sizeof(head), skc);
+		__builtin_memcpy(&e->family, h + o_family, 2);
+		__builtin_memcpy(&e->sport, h + o_num, 2);
+		__builtin_memcpy(&port, h + o_dport, 2);
+		e->dport = bpf_ntohs(port);
+		state = h[o_state];
+		if (e->family == AF_INET) {
+			__builtin_memcpy(e->saddr, h + o_saddr, 4);
+			__builtin_memcpy(e->daddr, h + o_daddr, 4);
+		} else {
+			read_addrs(e->saddr, e->daddr, e->family, skc);
+		}
 	}
+	/* closed (a connection reset while it waited to be accepted): the
+	 * port was given back, inet_sport keeps it (see sock_sport_btf()) */
+	if (!e->sport && state == TCP_CLOSE)
+		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	return state;
 }
 
 /* A socket's local port. tcp_set_state(TCP_CLOSE) gives the port back
@@ -1406,7 +1415,9 @@ static __always_inline void on_accept_exit(struct task_struct *t, struct call_st
 	listener = ss && ss->listener ? (struct sock *)ss->listener : file_sock(task_fd_file(t, c->fd));
 	e = ev_reserve(ST_EV_ACCEPT, hook_tier[HOOK_ACCEPT]);
 	if (e) {
-		fill_sock(e, child);
+		/* its state: CLOSE_WAIT or CLOSE when the peer closed or reset
+		 * it while it waited in the queue */
+		e->new_state = fill_sock(e, child);
 		e->fd = ret;
 		if (ss && ss->queued_ns)
 			e->latency_ns = e->time_ns - ss->queued_ns;
@@ -2039,7 +2050,11 @@ static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 		return;
 	syn = (t.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
 	/* only a SYN is consumed after a drop (tcp_rcv_state_process()); a
-	 * dropped final ACK is freed with a reason */
+	 * dropped final ACK is freed with a reason. A SYN freed so is a
+	 * retransmit that met its request socket (tcp_check_req() answered
+	 * it with a SYN-ACK), which tcp_v4_rcv() added to the listener's
+	 * sk_drops: not a new request, no drop of the queues'; its share is
+	 * claimed below and nothing told. */
 	if (consumed && !syn)
 		return;
 	dev = skb->dev;
@@ -2071,7 +2086,7 @@ static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 		}
 		last = seen; /* another CPU claimed first: try again */
 	}
-	if (!syn && !dropped)
+	if (syn != consumed || (!syn && !dropped))
 		return;
 	listener_queue(sk, &backlog, &max);
 	synq = syn_queue_len(sk);
@@ -2239,7 +2254,7 @@ static __always_inline void accept_exit(struct sock *newsk, __u8 tier)
 
 	if (!e)
 		return;
-	fill_sock(e, newsk);
+	e->new_state = fill_sock(e, newsk);
 	if (ss && ss->queued_ns)
 		e->latency_ns = e->time_ns - ss->queued_ns;
 	ev_submit(e);

@@ -168,7 +168,8 @@ struct st_event {
 	__s32 epfd;
 	__u32 events;     /* epoll event mask */
 	__u8 old_state;
-	__u8 new_state;
+	__u8 new_state;   /* accept: the connection's state when accepted
+			   * (0 unknown) */
 	__u8 tier;        /* enum st_tier */
 	__u8 xflags;      /* ring records only (ST_XF_*); 0 in every event
 			   * user space hands on */

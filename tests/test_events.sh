@@ -150,6 +150,35 @@ check_eq "only the target's pid" \
 	"$(evq srv "select(.type != \"summary\" and .pid != $SRV1) | 1" | wc -l)" 0
 check_eq "no events lost" "$(cat "$TMP"/{srv,cli}.json | jq -r 'select(.type == "summary") | .lost' | sort -u)" 0
 
+# ---- accepted after the peer closed or reset it: the accept says so ----
+# Six connections wait in the accept queue, three closed by the client
+# (FIN: CLOSE_WAIT), three reset (SO_LINGER 0: CLOSE, and the kernel has
+# zeroed the child's local port, tcp_set_state(TCP_CLOSE)); then the server
+# accepts them all.
+start_server late -W -p 8083 -t 60 accept 6
+LATE=$SRV_PID
+start_tracer "$LATE" late || finish
+in_ns "$TB/ev_client" 127.0.0.1 8083 3 >"$TMP/late_fin.out" 2>&1
+in_ns "$TB/ev_client" -R 127.0.0.1 8083 3 >"$TMP/late_rst.out" 2>&1
+sleep 0.3
+kill -USR1 "$LATE"
+wait_for 10 grep -q DONE "$TMP/late.out"
+sleep 0.2
+stop_tracer
+kill "$LATE"
+wait "$LATE" 2>/dev/null
+fin_ports=$(awk '/^CONN/ { print $2 }' "$TMP/late_fin.out" | sort -n | tr '\n' ' ')
+rst_ports=$(awk '/^CONN/ { print $2 }' "$TMP/late_rst.out" | sort -n | tr '\n' ' ')
+check_eq "server accepted 6 connections closed while queued" "$(grep -c '^ACCEPT' "$TMP/late.out")" 6
+check_eq "accepted after the peer's FIN: state CLOSE_WAIT (peer ports)" \
+	"$(evq late 'select(.type == "accept" and .state == "CLOSE_WAIT" and .sport == 8083) | .dport' | sort -n | tr '\n' ' ')" \
+	"$fin_ports"
+check_eq "accepted after a reset: state CLOSE, local port 8083 kept (peer ports)" \
+	"$(evq late 'select(.type == "accept" and .state == "CLOSE" and .sport == 8083) | .dport' | sort -n | tr '\n' ' ')" \
+	"$rst_ports"
+check_eq "accepted late: the wait in the queue measured for all 6" \
+	"$(evq late 'select(.type == "accept" and .latency_ns >= 300000000) | 1' | wc -l)" 6
+
 # ---- IPv6, text output, --filter ----
 start_server srv6 -6 -p 8086 -t 60 accept 3
 SRV6=$SRV_PID
@@ -207,11 +236,12 @@ check_match "lost count in the exit line" "; $lost_summary lost\$" "$(tail -1 "$
 # inet_sock_set_state's jump site while it is patched: the emulator's, see
 # tests/vmtest/boot.sh; the matrix now runs TCG single-threaded).
 # accept events whose socket's next event is another connection's: its end
-# went unseen (a socket closed before it was accepted has local port 0)
+# went unseen (a socket reset before it was accepted is in state CLOSE:
+# its end came before the accept)
 unseen_ends() {
 	jq -s '[to_entries[] | select(.value.sk_id)] | group_by(.value.sk_id)
 		| map(sort_by(.key) | . as $l | [range(0; length - 1)
-			| select($l[.].value.type == "accept" and $l[.].value.sport != 0
+			| select($l[.].value.type == "accept" and $l[.].value.state != "CLOSE"
 				 and $l[. + 1].value.dport != $l[.].value.dport)] | length)
 		| add // 0' "$TMP/$1.json"
 }
@@ -381,6 +411,48 @@ for abort in 0 1; do
 	fi
 done
 set_abort 0
+
+# ---- SYN retransmits: the SYN-ACKs lost, the client's SYN sent again ----
+# A retransmitted SYN meets its request socket (tcp_check_req() answers it
+# with a SYN-ACK) and is freed with kfree_skb, after tcp_v4_rcv() added it
+# to the listener's sk_drops: neither a new request nor a drop. nft counts
+# what went on the wire: SYN-ACKs sent (output) and SYNs arrived (input).
+pkts() { in_ns nft list chain inet "rtx$$" "$1" | grep -oE 'packets [0-9]+' | awk '{ print $2 }'; }
+start_server rtx -p 8084 -t 60 accept 2
+RTX=$SRV_PID
+start_tracer "$RTX" rtx || finish
+n0=$(nstat_get "$NS" TcpExtListenDrops)
+in_ns nft add table inet "rtx$$"
+in_ns nft add chain inet "rtx$$" out '{ type filter hook output priority 0; }'
+in_ns nft add rule inet "rtx$$" out tcp sport 8084 'tcp flags & (syn|ack) == syn|ack' counter
+in_ns nft add chain inet "rtx$$" in '{ type filter hook input priority 0; }'
+in_ns nft add rule inet "rtx$$" in tcp dport 8084 'tcp flags & (syn|ack) == syn' counter
+in_ns nft add rule inet "rtx$$" in tcp sport 8084 'tcp flags & (syn|ack) == syn|ack' drop
+bg ip netns exec "$NS" "$TB/ev_client" 127.0.0.1 8084 2 >"$TMP/rtx_cli.out" 2>&1
+RTX_CLI=$BG_PID
+sleep 3.5
+# the drop rule away (the counters stay): the next SYN-ACK gets through
+in_ns nft delete rule inet "rtx$$" in handle \
+	"$(in_ns nft -a list chain inet "rtx$$" in | awk '/drop/ { print $NF }')"
+wait "$RTX_CLI"
+wait_for 10 grep -q DONE "$TMP/rtx.out"
+sleep 0.2
+synacks=$(pkts out) syns=$(pkts in)
+in_ns nft delete table inet "rtx$$"
+stop_tracer
+kill "$RTX"
+wait "$RTX" 2>/dev/null
+n1=$(nstat_get "$NS" TcpExtListenDrops)
+rtx_ports=$(awk '/^CONN/ { print $2 }' "$TMP/rtx_cli.out" | sort -n | tr '\n' ' ')
+check_eq "SYN retransmits: 2 connections made" "$(grep -c '^ACCEPT' "$TMP/rtx.out")" 2
+if [ "${syns:-0}" -gt 2 ]; then pass "SYN retransmits: the client sent $((syns - 2)) SYNs again"
+else fail "SYN retransmits: the client sent SYNs again" "SYNs seen: ${syns:-none}"; fi
+check_eq "SYN retransmits: syn_recv events = the connections (peer ports)" \
+	"$(evq rtx 'select(.type == "syn_recv") | .dport' | sort -n | tr '\n' ' ')" "$rtx_ports"
+check_eq "SYN retransmits: no syn_queue_full or overflow (ListenDrops delta $((n1 - n0)))" \
+	"$(evq rtx 'select(.type == "syn_queue_full" or .type == "accept_overflow") | .type' | wc -l)" "$((n1 - n0))"
+check_eq "SYN retransmits: synack_retrans events = SYN-ACKs sent beyond the first ($synacks sent)" \
+	"$(count_type rtx synack_retrans)" "$((${synacks:-0} - 2))"
 
 # ---- epoll: wake-ups and epoll_wait returns ----
 if [ "$EPOLL_TIER" = none ]; then

@@ -9,6 +9,7 @@
  * -W: wait for SIGUSR1 before the first connect (so a tracer can attach)
  * -w MS: pause MS before sending and before closing
  * -e: a failed connect prints "ERR <errno>" and goes on
+ * -R: close with a reset (SO_LINGER 0) instead of a FIN
  */
 #include <signal.h>
 #include <arpa/inet.h>
@@ -67,23 +68,25 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	const char *msg = NULL;
-	int v6 = 0, hold = -1, delay_ms = 0, pause_ms = 0, wait_sig = 0, tolerate = 0, opt, n, port;
+	int v6 = 0, hold = -1, delay_ms = 0, pause_ms = 0, wait_sig = 0, tolerate = 0, reset = 0;
+	int opt, n, port;
 	socklen_t len;
 
-	while ((opt = getopt(argc, argv, "6s:d:H:Ww:e")) != -1) {
+	while ((opt = getopt(argc, argv, "6s:d:H:Ww:eR")) != -1) {
 		switch (opt) {
 		case 'W': wait_sig = 1; break;
 		case 'w': pause_ms = atoi(optarg); break;
 		case 'e': tolerate = 1; break;
+		case 'R': reset = 1; break;
 		case '6': v6 = 1; break;
 		case 's': msg = optarg; break;
 		case 'd': delay_ms = atoi(optarg); break;
 		case 'H': hold = atoi(optarg); break;
-		default: fprintf(stderr, "usage: ev_client [-6] [-s MSG] [-d MS] [-H S] ADDR PORT N\n"); return 2;
+		default: fprintf(stderr, "usage: ev_client [-6] [-R] [-s MSG] [-d MS] [-H S] ADDR PORT N\n"); return 2;
 		}
 	}
 	if (argc - optind != 3) {
-		fprintf(stderr, "usage: ev_client [-6] [-s MSG] [-d MS] [-H S] ADDR PORT N\n");
+		fprintf(stderr, "usage: ev_client [-6] [-R] [-s MSG] [-d MS] [-H S] ADDR PORT N\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -143,6 +146,11 @@ int main(int argc, char **argv)
 			}
 		}
 		sleep_ms(pause_ms);
+		if (reset) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			CHECK(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+		}
 		close(fd);
 		sleep_ms(delay_ms);
 	}

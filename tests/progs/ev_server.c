@@ -12,9 +12,11 @@
  *              a new one gets its fd and the listener, still readable
  *              (never accepted), so its epoll_wait returns at once:
  *              "EPFD2 <fd> WAIT <n>"
- * and exits after -t SECONDS (default 60) or on SIGTERM.
+ * and exits after -t SECONDS (default 60) or on SIGTERM. -W: in accept
+ * mode, wait for SIGUSR1 before the first accept (connections wait in the
+ * accept queue until then).
  *
- *   ev_server [-6] [-p PORT] [-b BACKLOG] [-t SECONDS] MODE [N]
+ *   ev_server [-6] [-W] [-p PORT] [-b BACKLOG] [-t SECONDS] MODE [N]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -79,16 +81,18 @@ static void on_alarm(int sig)
 
 int main(int argc, char **argv)
 {
-	int v6 = 0, port = 0, backlog = 128, secs = 60, opt, lfd;
+	int v6 = 0, port = 0, backlog = 128, secs = 60, wait_sig = 0, opt, lfd;
+	sigset_t usr1;
 	const char *mode;
 
-	while ((opt = getopt(argc, argv, "6p:b:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "6Wp:b:t:")) != -1) {
 		switch (opt) {
+		case 'W': wait_sig = 1; break;
 		case '6': v6 = 1; break;
 		case 'p': port = atoi(optarg); break;
 		case 'b': backlog = atoi(optarg); break;
 		case 't': secs = atoi(optarg); break;
-		default: fprintf(stderr, "usage: ev_server [-6] [-p PORT] [-b BACKLOG] [-t S] MODE [N]\n"); return 2;
+		default: fprintf(stderr, "usage: ev_server [-6] [-W] [-p PORT] [-b BACKLOG] [-t S] MODE [N]\n"); return 2;
 		}
 	}
 	if (optind >= argc) {
@@ -100,12 +104,19 @@ int main(int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(secs);
+	/* blocked before LISTEN is printed: a SIGUSR1 sent then waits */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	lfd = listen_on(v6, port, backlog);
 
 	if (!strcmp(mode, "accept")) {
 		int n = optind + 1 < argc ? atoi(argv[optind + 1]) : 1;
 		char buf[4096];
+		int sig;
 
+		if (wait_sig)
+			sigwait(&usr1, &sig);
 		for (int i = 0; i < n; i++) {
 			int fd = accept(lfd, NULL, NULL);
 

@@ -96,6 +96,17 @@ static void test_fields(void)
 	ASSERT_TRUE(strstr(j, "\"accept_queue\":1,\"queue_max\":128,\"latency_ns\":1500") != NULL,
 		    "accept queue and wait");
 	ASSERT_TRUE(strstr(print_one(&e, 0), "127.0.0.1:8080 <- 127.0.0.2:40000") != NULL, "text tuple");
+	ASSERT_TRUE(strstr(j, "\"state\"") == NULL, "accept: no state when the tier gave none");
+	e.new_state = ST_TCP_ESTABLISHED;
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"state\"") == NULL, "accept: no state when ESTABLISHED");
+	ASSERT_TRUE(strstr(print_one(&e, 0), "already") == NULL, "text: nothing when ESTABLISHED");
+	e.new_state = 8; /* CLOSE_WAIT: the peer closed it in the queue */
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"latency_ns\":1500,\"state\":\"CLOSE_WAIT\"") != NULL,
+		    "accept of a connection the peer closed: its state");
+	ASSERT_TRUE(strstr(print_one(&e, 0), "waited 1.5 us, already CLOSE_WAIT") != NULL,
+		    "text: already CLOSE_WAIT");
+	e.new_state = 7; /* CLOSE: reset */
+	ASSERT_TRUE(strstr(print_one(&e, 1), "\"state\":\"CLOSE\"") != NULL, "accept of a reset connection");
 
 	e = make(ST_EV_CONNECT_DONE);
 	e.err = -111;
