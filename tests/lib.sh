@@ -84,8 +84,12 @@ EOF
 }
 release_half_open() { ip netns exec "$1" nft delete table inet "socktrace_hold_$2"; }
 
+# Commands the trap runs first (a setting of the host's to put back): on_exit CMD
+_on_exit=()
+on_exit() { _on_exit+=("$1"); }
 cleanup() {
 	local p
+	for p in "${_on_exit[@]}"; do eval "$p"; done
 	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${_pids[@]}"; do wait "$p" 2>/dev/null; done
 	for p in "${_netns[@]}"; do ip netns del "$p" 2>/dev/null; done

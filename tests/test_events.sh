@@ -341,6 +341,7 @@ IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
 if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "${kmin%%[!0-9]*}" -ge 3 ]; }; then
 	check_match "--probe: SYNs told by consume_skb's caller ($(uname -r))" "^by caller" "$syn_by"
 	kptr_was=$(cat /proc/sys/kernel/kptr_restrict)
+	on_exit "echo $kptr_was >/proc/sys/kernel/kptr_restrict"
 	echo 2 >/proc/sys/kernel/kptr_restrict
 	check_match "--probe, kallsyms hidden: every packet's headers read" "^every consumed packet" \
 		"$("$SOCKTRACE" --probe --json 2>/dev/null | jq -r .syn_packets)"

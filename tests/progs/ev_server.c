@@ -12,11 +12,12 @@
  *              a new one gets its fd and the listener, still readable
  *              (never accepted), so its epoll_wait returns at once:
  *              "EPFD2 <fd> WAIT <n>"
- * and exits after -t SECONDS (default 60) or on SIGTERM. -W: in accept
+ * and exits after -t SECONDS (default 60) or on SIGTERM. -r N: N listeners
+ * on the port (SO_REUSEPORT), accept mode taking from any. -W: in accept
  * mode, wait for SIGUSR1 before the first accept (connections wait in the
  * accept queue until then).
  *
- *   ev_server [-6] [-W] [-p PORT] [-b BACKLOG] [-t SECONDS] MODE [N]
+ *   ev_server [-6] [-W] [-r N] [-p PORT] [-b BACKLOG] [-t SECONDS] MODE [N]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,7 +32,7 @@
 #include <unistd.h>
 #include "testlib.h"
 
-static int listen_on(int v6, int port, int backlog)
+static int listen_on(int v6, int port, int backlog, int reuseport)
 {
 	struct sockaddr_storage ss = {};
 	socklen_t len;
@@ -40,6 +41,8 @@ static int listen_on(int v6, int port, int backlog)
 	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	CHECK(fd);
 	CHECK(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	if (reuseport)
+		CHECK(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)));
 	if (v6) {
 		struct sockaddr_in6 *a = (void *)&ss;
 
@@ -81,18 +84,24 @@ static void on_alarm(int sig)
 
 int main(int argc, char **argv)
 {
-	int v6 = 0, port = 0, backlog = 128, secs = 60, wait_sig = 0, opt, lfd;
+	int v6 = 0, port = 0, backlog = 128, secs = 60, wait_sig = 0, nlisten = 1, opt, lfd;
+	int lfds[8];
 	sigset_t usr1;
 	const char *mode;
 
-	while ((opt = getopt(argc, argv, "6Wp:b:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "6Wp:b:t:r:")) != -1) {
 		switch (opt) {
+		case 'r':
+			nlisten = atoi(optarg);
+			if (nlisten < 1 || nlisten > 8)
+				DIE("-r: 1 to 8 listeners");
+			break;
 		case 'W': wait_sig = 1; break;
 		case '6': v6 = 1; break;
 		case 'p': port = atoi(optarg); break;
 		case 'b': backlog = atoi(optarg); break;
 		case 't': secs = atoi(optarg); break;
-		default: fprintf(stderr, "usage: ev_server [-6] [-W] [-p PORT] [-b BACKLOG] [-t S] MODE [N]\n"); return 2;
+		default: fprintf(stderr, "usage: ev_server [-6] [-W] [-r N] [-p PORT] [-b BACKLOG] [-t S] MODE [N]\n"); return 2;
 		}
 	}
 	if (optind >= argc) {
@@ -108,7 +117,14 @@ int main(int argc, char **argv)
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &usr1, NULL);
-	lfd = listen_on(v6, port, backlog);
+	lfd = listen_on(v6, port, backlog, nlisten > 1);
+	lfds[0] = lfd;
+	/* -r N: N listeners on the port (SO_REUSEPORT; it needs a port) */
+	for (int i = 1; i < nlisten; i++) {
+		if (!port)
+			DIE("-r needs -p");
+		lfds[i] = listen_on(v6, port, backlog, 1);
+	}
 
 	if (!strcmp(mode, "accept")) {
 		int n = optind + 1 < argc ? atoi(argv[optind + 1]) : 1;
@@ -118,7 +134,16 @@ int main(int argc, char **argv)
 		if (wait_sig)
 			sigwait(&usr1, &sig);
 		for (int i = 0; i < n; i++) {
-			int fd = accept(lfd, NULL, NULL);
+			struct pollfd p[8];
+			int fd, ready = 0;
+
+			/* from whichever listener has one */
+			for (int k = 0; k < nlisten; k++)
+				p[k] = (struct pollfd){ .fd = lfds[k], .events = POLLIN };
+			CHECK(poll(p, nlisten, -1));
+			while (!(p[ready].revents & POLLIN))
+				ready++;
+			fd = accept(lfds[ready], NULL, NULL);
 
 			CHECK(fd);
 			printf("ACCEPT %d %d\n", fd, peer_port(fd));
