@@ -119,6 +119,9 @@ __s64 listener_count = 0;
 /* Bit per local port of a listener (set, never cleared: a stale bit only
  * costs a map lookup), the first test every freed packet meets. */
 __u64 listen_port_bits[65536 / 64] = {};
+/* Bit per local port that more than one listener of ours holds
+ * (SO_REUSEPORT: see port_groups); set, never cleared. */
+__u64 group_port_bits[65536 / 64] = {};
 /* Sockets not followed because `socks` and `socks_spill` were full. */
 __u64 untracked = 0;
 /* Entries in `socks_spill`. */
@@ -230,6 +233,16 @@ struct {
 	__type(key, __u32); /* port_key() */
 	__type(value, struct retired_port);
 } retired_ports SEC(".maps");
+
+/* The listeners of ours on a port several of them hold (SO_REUSEPORT),
+ * by port_key(): the port's owner (port_owners) is one of them, and a
+ * packet's drop or a child's queueing is another's as often. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct st_port_group);
+} port_groups SEC(".maps");
 
 /* set once a listener retired: until then the common case looks no further */
 __u32 any_retired = 0;
@@ -788,11 +801,60 @@ static __always_inline __u32 port_key(__u16 port, __u16 family)
 	return port | (__u32)family << 16;
 }
 
+static __always_inline int port_grouped(__u16 port)
+{
+	return group_port_bits[port >> 6] & (1ull << (port & 63));
+}
+
+/* Puts listener l in the port's group (once). */
+static __always_inline void group_join(struct st_port_group *g, __u64 l)
+{
+	for (int i = 0; i < ST_GROUP_MAX; i++)
+		if (g->l[i] == l)
+			return;
+	for (int i = 0; i < ST_GROUP_MAX; i++)
+		if (!g->l[i] && __sync_val_compare_and_swap(&g->l[i], 0, l) == 0)
+			return;
+}
+
+/* A second listener of ours on a port: the group holds both. */
+static __always_inline void group_add(__u32 pkey, __u16 port, __u64 a, __u64 b)
+{
+	struct st_port_group fresh = {}, *g;
+
+	bpf_map_update_elem(&port_groups, &pkey, &fresh, BPF_NOEXIST);
+	g = bpf_map_lookup_elem(&port_groups, &pkey);
+	if (!g)
+		return;
+	group_join(g, a);
+	group_join(g, b);
+	__sync_fetch_and_or(&group_port_bits[port >> 6], 1ull << (port & 63));
+}
+
+/* l leaves its port's group; another member still listening, or 0. */
+static __always_inline __u64 group_leave(__u32 pkey, __u64 l)
+{
+	struct st_port_group *g = bpf_map_lookup_elem(&port_groups, &pkey);
+	__u64 heir = 0;
+
+	if (!g)
+		return 0;
+	for (int i = 0; i < ST_GROUP_MAX; i++) {
+		__u64 m = g->l[i];
+
+		if (m == l)
+			__sync_val_compare_and_swap(&g->l[i], l, 0);
+		else if (m && !heir && bpf_map_lookup_elem(&listeners, &m))
+			heir = m;
+	}
+	return heir;
+}
+
 static __always_inline void listener_add(struct sock *sk, __s32 fd)
 {
 	struct st_listener_state ls = {};
 	struct st_port_owner *po;
-	__u64 key = (__u64)sk;
+	__u64 key = (__u64)sk, prev;
 
 	ls.net = sock_net_id(sk);
 	ls.fd = fd;
@@ -805,7 +867,11 @@ static __always_inline void listener_add(struct sock *sk, __s32 fd)
 		__sync_fetch_and_add(&listener_count, 1);
 	/* its namespace before it (an exchange orders the two) */
 	po->net = ls.net;
-	__sync_lock_test_and_set(&po->l, key);
+	prev = __sync_lock_test_and_set(&po->l, key);
+	/* another of ours on the port (SO_REUSEPORT, or the port's last
+	 * owner in another namespace: drops are claimed per listener) */
+	if (prev && prev != key && bpf_map_lookup_elem(&listeners, &prev))
+		group_add(port_key(ls.port, ls.family), ls.port, prev, key);
 }
 
 /* Children followed by their port (see retired_ports) */
@@ -828,9 +894,13 @@ static __always_inline void listener_del(struct sock *sk, struct st_listener_sta
 {
 	struct st_port_owner *po = port_owner(ls->port, ls->family);
 	__u32 pkey = port_key(ls->port, ls->family);
-	__u64 key = (__u64)sk;
+	__u64 key = (__u64)sk, heir;
 
-	if (__sync_val_compare_and_swap(&po->l, key, 0) == key) {
+	/* another of ours still holds the port: it owns it now */
+	heir = port_grouped(ls->port) ? group_leave(pkey, key) : 0;
+	if (heir) {
+		__sync_val_compare_and_swap(&po->l, key, heir);
+	} else if (__sync_val_compare_and_swap(&po->l, key, 0) == key) {
 		if (retire && port_children()) {
 			struct retired_port r = { .net = ls->net, .bind = sock_bind_bucket(sk) };
 
@@ -1587,6 +1657,33 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* The listener of ours a child just queued on is l, the port's owner, or
+ * on a port several of ours hold (SO_REUSEPORT) the one whose accept
+ * queue ends with it. */
+static __always_inline __u64 queued_on(__u64 l, struct sock *child)
+{
+	__u16 port = BPF_CORE_READ(child, __sk_common.skc_num);
+	struct st_listener_state *ls;
+	struct st_port_group *g;
+	__u32 pkey;
+
+	if (!port_grouped(port) || !(ls = bpf_map_lookup_elem(&listeners, &l)))
+		return l;
+	pkey = port_key(port, ls->family);
+	g = bpf_map_lookup_elem(&port_groups, &pkey);
+	for (int i = 0; g && i < ST_GROUP_MAX; i++) {
+		struct inet_connection_sock *icsk = (void *)g->l[i];
+		struct request_sock *tail;
+
+		if (!icsk)
+			continue;
+		tail = BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_tail);
+		if (tail && BPF_CORE_READ(tail, sk) == child)
+			return g->l[i];
+	}
+	return l;
+}
+
 /* A child's clone (LISTEN -> SYN_RECV at clone_ns), SYN_RECV -> ESTABLISHED
  * and its queueing on the listener, one record (ST_XF_CHILD_STATES).
  * Returns the record's time (0 when not emitted). */
@@ -1600,7 +1697,7 @@ static __always_inline __u64 emit_child_states(struct sock *sk, __u64 listener, 
 		return 0;
 	now = e->time_ns;
 	fill_sock_btf(e, sk);
-	fill_listener_queue(e, (struct sock *)listener);
+	fill_listener_queue(e, (struct sock *)queued_on(listener, sk));
 	e->xflags = ST_XF_CHILD_STATES;
 	e->old_state = clone_old;
 	e->new_state = TCP_SYN_RECV;
@@ -1700,7 +1797,7 @@ static __always_inline void port_child_change(struct sock *sk, __u64 l, int old,
 		if (clone_ns)
 			emit_state(sk, -1, clone_old, TCP_SYN_RECV, clone_ns);
 		emit_state(sk, -1, old, new, 0);
-		emit_child_queued((struct sock *)l, sk, ST_TIER_TRACEPOINT);
+		emit_child_queued((struct sock *)queued_on(l, sk), sk, ST_TIER_TRACEPOINT);
 		return;
 	}
 	if (clone_ns)
@@ -1901,7 +1998,7 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED &&
 	    (ss->flags & ST_SS_CHILD) && !(ss->flags & ST_SS_ACCEPTED) &&
 	    tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT))
-		emit_child_queued((struct sock *)ss->listener, sk, ST_TIER_TRACEPOINT);
+		emit_child_queued((struct sock *)queued_on(ss->listener, sk), sk, ST_TIER_TRACEPOINT);
 out:
 	if (newstate == TCP_CLOSE)
 		sock_untrack(key);
@@ -2024,6 +2121,30 @@ static __always_inline int skb_tcp_to_listener(struct sk_buff *skb, struct skb_t
 }
 
 /*
+ * Claims a packet's share of the listener's new drops: a dropped SYN adds 1
+ * (tcp_listendrop()), a dropped final ACK 2 (tcp_listendrop() in
+ * tcp_v4_syn_recv_sock(), sk_drops_add() when tcp_v4_rcv() discards it).
+ * Claiming a fixed share rather than the whole delta keeps the count right
+ * when two CPUs drop packets for one listener at once. 1: claimed.
+ */
+static __always_inline int drops_claim(struct sock *sk, struct st_listener_state *ls, int syn)
+{
+	__u64 drops = sk_drops_read(sk), last = ls->last_drops;
+
+	for (int i = 0; i < 4 && drops > last; i++) {
+		__u64 share = syn ? 1 : 2, seen;
+
+		if (drops - last < share)
+			share = drops - last;
+		seen = __sync_val_compare_and_swap(&ls->last_drops, last, last + share);
+		if (seen == last)
+			return 1;
+		last = seen; /* another CPU claimed first: try again */
+	}
+	return 0;
+}
+
+/*
  * A packet for one of our listeners, freed after the listener handled it.
  * A SYN dropped for a full accept queue is consumed (consume_skb, no drop
  * reason) after tcp_conn_request() bumped the listener's sk_drops, a final
@@ -2040,7 +2161,6 @@ static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 	struct skb_tcp t = {};
 	struct st_event *e;
 	struct sock *sk;
-	__u64 drops, last;
 	__u32 backlog, max, synq, count = 0;
 	__u64 l, net = 0;
 	int syn, dropped = 0;
@@ -2065,26 +2185,29 @@ static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 	if (!l || !ls)
 		return;
 	sk = (struct sock *)l;
-	drops = sk_drops_read(sk);
-	last = ls->last_drops;
-	/*
-	 * Claim this packet's share of new drops: a dropped SYN adds 1
-	 * (tcp_listendrop()), a dropped final ACK 2 (tcp_listendrop() in
-	 * tcp_v4_syn_recv_sock(), sk_drops_add() when tcp_v4_rcv() discards
-	 * it). Claiming a fixed share rather than the whole delta keeps the
-	 * count right when two CPUs drop packets for one listener at once.
-	 */
-	for (int i = 0; i < 4 && drops > last; i++) {
-		__u64 share = syn ? 1 : 2, seen;
+	dropped = drops_claim(sk, ls, syn);
+	/* SO_REUSEPORT: the drop may be another listener's of the port */
+	if (!dropped && port_grouped(t.dport)) {
+		__u32 pkey = port_key(ls->port, ls->family);
+		struct st_port_group *g = bpf_map_lookup_elem(&port_groups, &pkey);
 
-		if (drops - last < share)
-			share = drops - last;
-		seen = __sync_val_compare_and_swap(&ls->last_drops, last, last + share);
-		if (seen == last) {
-			dropped = 1;
-			break;
+		for (int i = 0; g && i < ST_GROUP_MAX; i++) {
+			__u64 m = g->l[i];
+			struct st_listener_state *lm;
+
+			if (!m || m == l)
+				continue;
+			lm = bpf_map_lookup_elem(&listeners, &m);
+			if (!lm || (lm->net && net && lm->net != net))
+				continue;
+			if (drops_claim((struct sock *)m, lm, syn)) {
+				l = m;
+				sk = (struct sock *)m;
+				ls = lm;
+				dropped = 1;
+				break;
+			}
 		}
-		last = seen; /* another CPU claimed first: try again */
 	}
 	if (syn != consumed || (!syn && !dropped))
 		return;

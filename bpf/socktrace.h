@@ -268,6 +268,13 @@ static inline __u32 st_port_owner_idx(__u16 port, __u16 family)
 	return ((__u32)port << 1 | (family == 10)) & (ST_PORT_OWNERS - 1);
 }
 
+/* Listeners of ours sharing one port and family (SO_REUSEPORT): the
+ * port_groups map's value, by port_key(); 0: a free slot. */
+#define ST_GROUP_MAX 8
+struct st_port_group {
+	__u64 l[ST_GROUP_MAX];
+};
+
 struct st_port_owner {
 	__u64 l;   /* the listener (struct sock address); 0: none */
 	__u64 net; /* its namespace; 0: not read yet (seeded from user space) */

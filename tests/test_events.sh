@@ -331,6 +331,27 @@ overflow_run() {
 overflow_run 0 8090
 overflow_run 1 8091
 
+# Two listeners on one port (SO_REUSEPORT, as nginx's `reuseport` makes),
+# each with backlog 2: the kernel spreads the SYNs over both, and each
+# drop, each queued child is the listener's it happened on.
+start_server ovfrp -r 2 -p 8093 -b 2 -t 60 noaccept
+RP=$SRV_PID
+if start_tracer "$RP" ovfrp; then
+	n0=$(nstat_get "$NS" TcpExtListenOverflows)
+	in_ns "$TB/ev_client" -H 2 127.0.0.1 8093 50 >/dev/null
+	n1=$(nstat_get "$NS" TcpExtListenOverflows)
+	kill "$RP"
+	wait "$RP" 2>/dev/null
+	wait_for 5 grep -q 'process exited' "$TMP/ovfrp.err"
+	wait "$ST_PID" 2>/dev/null
+	check_eq "SO_REUSEPORT, 2 listeners: accept_overflow events = TcpExtListenOverflows delta" \
+		"$(count_type ovfrp accept_overflow)" "$((n1 - n0))"
+	check_eq "SO_REUSEPORT: overflows on both listeners (their fds)" \
+		"$(evq ovfrp 'select(.type == "accept_overflow" and .accept_queue > .queue_max) | .fd' | sort -un | tr '\n' ' ')" "3 4 "
+	check_eq "SO_REUSEPORT: children queued on each listener's own queue (depths)" \
+		"$(evq ovfrp 'select(.type == "child_queued") | .accept_queue' | sort -n | tr '\n' ' ')" "1 1 2 2 3 3 "
+fi
+
 # ---- the SYNs: told by consume_skb's caller, or by every packet's headers ----
 # consume_skb passes its caller since 6.3: only tcp_rcv_state_process()'s
 # packets (the SYNs a listener took) are read, by kallsyms' address of it.

@@ -859,6 +859,38 @@ static void seed_pause(void)
 		usleep((useconds_t)strtoul(us, NULL, 10));
 }
 
+/* Listeners of the target sharing a port and family (SO_REUSEPORT) go in
+ * the port's group, where the programs look for the one a drop or a
+ * queued child is of (the port's owner is one of them). */
+static void seed_groups(struct event_source *s, const struct st_snapshot *snap)
+{
+	int groups_fd = bpf_map__fd(s->skel->maps.port_groups);
+
+	for (size_t i = 0; i < snap->n_listeners; i++) {
+		const struct st_listener *a = &snap->listeners[i];
+		struct st_port_group g = {};
+		uint32_t key = a->local.port | (uint32_t)a->family << 16;
+		size_t n = 0;
+
+		/* once per port and family, at its first listener */
+		for (size_t j = 0; j < i; j++)
+			if (snap->listeners[j].local.port == a->local.port &&
+			    snap->listeners[j].family == a->family)
+				goto next;
+		for (size_t j = i; j < snap->n_listeners && n < ST_GROUP_MAX; j++)
+			if (snap->listeners[j].local.port == a->local.port &&
+			    snap->listeners[j].family == a->family)
+				g.l[n++] = snap->listeners[j].sk_id;
+		if (n < 2)
+			continue;
+		if (bpf_map_update_elem(groups_fd, &key, &g, BPF_NOEXIST))
+			continue; /* a listen() made it first: its programs' */
+		__atomic_fetch_or(&s->skel->bss->group_port_bits[a->local.port >> 6],
+				  1ull << (a->local.port & 63), __ATOMIC_SEQ_CST);
+next:;
+	}
+}
+
 static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 {
 	struct st_snapshot snap;
@@ -911,6 +943,7 @@ static int seed_ownership(struct event_source *s, struct snapshot_taker *taker)
 			added++;
 	}
 	__atomic_fetch_add(&s->skel->bss->listener_count, added, __ATOMIC_SEQ_CST);
+	seed_groups(s, &snap);
 	for (i = 0; i < snap.n_fds; i++) {
 		const struct st_fd *f = &snap.fds[i];
 
