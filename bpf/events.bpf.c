@@ -803,7 +803,10 @@ static __always_inline __u32 port_key(__u16 port, __u16 family)
 
 static __always_inline int port_grouped(__u16 port)
 {
-	return group_port_bits[port >> 6] & (1ull << (port & 63));
+	__u32 w = port >> 6;
+
+	asm volatile("" : "+r"(w)); /* the mask kept, as in port_owner() */
+	return group_port_bits[w & 1023] & (1ull << (port & 63));
 }
 
 /* Puts listener l in the port's group (once). */
@@ -2087,6 +2090,7 @@ static __always_inline int skb_tcp_to_listener(struct sk_buff *skb, struct skb_t
 	__u8 h[76]; /* an IPv4 header with options or an IPv6 header, then TCP's */
 	__u32 off;
 	__u16 port;
+	__u32 p32;
 
 	if ((proto != ETH_P_IP && proto != ETH_P_IPV6) || th == (__u16)~0u ||
 	    nh == (__u16)~0u || th <= nh || th - nh > 60)
@@ -2096,7 +2100,11 @@ static __always_inline int skb_tcp_to_listener(struct sk_buff *skb, struct skb_t
 		return 0;
 	if (off + 14 > sizeof(h))
 		return 0;
-	port = h[off + 2] << 8 | h[off + 3];
+	p32 = h[off + 2] << 8 | h[off + 3];
+	/* the mask where the verifier sees it: 6.1's loses the bounds of
+	 * the OR, and clang drops a mask it knows changes nothing */
+	asm volatile("" : "+r"(p32));
+	port = p32 & 0xffff;
 	if (!(listen_port_bits[port >> 6] & (1ull << (port & 63))))
 		return 0;
 	/* Wire-format offsets, not vmlinux.h's iphdr/ipv6hdr: their saddr and
