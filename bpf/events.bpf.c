@@ -230,12 +230,12 @@ struct retired_port {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u32); /* port_key() */
+	__type(key, __u32); /* st_port_key() */
 	__type(value, struct retired_port);
 } retired_ports SEC(".maps");
 
 /* The listeners of ours on a port several of them hold (SO_REUSEPORT),
- * by port_key(): the port's owner (port_owners) is one of them, and a
+ * by st_port_key(): the port's owner (port_owners) is one of them, and a
  * packet's drop or a child's queueing is another's as often. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -795,11 +795,6 @@ static __always_inline int is_tcp_btf(struct sock *sk)
 
 /* ---- ownership ---- */
 
-/* retired_ports key: a v4 and a v6 listener may share a port */
-static __always_inline __u32 port_key(__u16 port, __u16 family)
-{
-	return port | (__u32)family << 16;
-}
 
 static __always_inline int port_grouped(__u16 port)
 {
@@ -874,7 +869,7 @@ static __always_inline void listener_add(struct sock *sk, __s32 fd)
 	/* another of ours on the port (SO_REUSEPORT, or the port's last
 	 * owner in another namespace: drops are claimed per listener) */
 	if (prev && prev != key && bpf_map_lookup_elem(&listeners, &prev))
-		group_add(port_key(ls.port, ls.family), ls.port, prev, key);
+		group_add(st_port_key(ls.port, ls.family), ls.port, prev, key);
 }
 
 /* Children followed by their port (see retired_ports) */
@@ -896,7 +891,7 @@ static __always_inline void listener_del(struct sock *sk, struct st_listener_sta
 					 int retire)
 {
 	struct st_port_owner *po = port_owner(ls->port, ls->family);
-	__u32 pkey = port_key(ls->port, ls->family);
+	__u32 pkey = st_port_key(ls->port, ls->family);
 	__u64 key = (__u64)sk, heir;
 
 	/* another of ours still holds the port: it owns it now */
@@ -1672,7 +1667,7 @@ static __always_inline __u64 queued_on(__u64 l, struct sock *child)
 
 	if (!port_grouped(port) || !(ls = bpf_map_lookup_elem(&listeners, &l)))
 		return l;
-	pkey = port_key(port, ls->family);
+	pkey = st_port_key(port, ls->family);
 	g = bpf_map_lookup_elem(&port_groups, &pkey);
 	for (int i = 0; g && i < ST_GROUP_MAX; i++) {
 		struct inet_connection_sock *icsk = (void *)g->l[i];
@@ -1735,10 +1730,10 @@ static __always_inline __u64 child_listener(struct sock *sk, __u16 port)
 	l = listener_by_port(port, sk->__sk_common.skc_family, net, NULL);
 	if (l || !any_retired)
 		return l;
-	pkey = port_key(port, sk->__sk_common.skc_family);
+	pkey = st_port_key(port, sk->__sk_common.skc_family);
 	r = bpf_map_lookup_elem(&retired_ports, &pkey);
 	if (!r && sk->__sk_common.skc_family == AF_INET) {
-		pkey = port_key(port, AF_INET6);
+		pkey = st_port_key(port, AF_INET6);
 		r = bpf_map_lookup_elem(&retired_ports, &pkey);
 	}
 	if (!r || r->net != net)
@@ -1881,7 +1876,7 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u
 			/* another's listener on a port ours left: its children
 			 * would share the bind bucket (see retired_ports) */
 			if (any_retired) {
-				__u32 pkey = port_key(sk->__sk_common.skc_num,
+				__u32 pkey = st_port_key(sk->__sk_common.skc_num,
 						      sk->__sk_common.skc_family);
 
 				bpf_map_delete_elem(&retired_ports, &pkey);
@@ -2196,7 +2191,7 @@ static __always_inline void listener_skb(struct sk_buff *skb, int consumed)
 	dropped = drops_claim(sk, ls, syn);
 	/* SO_REUSEPORT: the drop may be another listener's of the port */
 	if (!dropped && port_grouped(t.dport)) {
-		__u32 pkey = port_key(ls->port, ls->family);
+		__u32 pkey = st_port_key(ls->port, ls->family);
 		struct st_port_group *g = bpf_map_lookup_elem(&port_groups, &pkey);
 
 		for (int i = 0; g && i < ST_GROUP_MAX; i++) {

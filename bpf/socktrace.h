@@ -224,6 +224,14 @@ struct st_stage {
 #define ST_TCP_ESTABLISHED 1
 #define ST_TCP_SYN_RECV 3
 
+/* An accept of a connection the peer closed or reset while it waited in
+ * the queue (new_state then CLOSE_WAIT, CLOSE, ...; 0 when the tier did
+ * not say). */
+static inline int st_accepted_late(const struct st_event *e)
+{
+	return e->new_state && e->new_state != ST_TCP_ESTABLISHED;
+}
+
 /* Values of the event programs' ownership maps (bpf/events.bpf.c), which
  * user space seeds from a snapshot. */
 struct st_listener_state {
@@ -268,8 +276,15 @@ static inline __u32 st_port_owner_idx(__u16 port, __u16 family)
 	return ((__u32)port << 1 | (family == 10)) & (ST_PORT_OWNERS - 1);
 }
 
+/* Key of a port and family in port_groups and retired_ports: a v4 and a
+ * v6 listener may share a port. */
+static inline __u32 st_port_key(__u16 port, __u16 family)
+{
+	return port | (__u32)family << 16;
+}
+
 /* Listeners of ours sharing one port and family (SO_REUSEPORT): the
- * port_groups map's value, by port_key(); 0: a free slot. */
+ * port_groups map's value, by st_port_key(); 0: a free slot. */
 #define ST_GROUP_MAX 8
 struct st_port_group {
 	__u64 l[ST_GROUP_MAX];

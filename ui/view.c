@@ -381,7 +381,7 @@ char *st_event_row(char *buf, size_t len, const struct st_event *e, uint64_t bas
 		o = snprintf(extra, sizeof(extra), "waited %s",
 			     st_duration_format(d, sizeof(d), e->latency_ns));
 		/* the peer closed or reset it while it waited */
-		if (e->new_state && e->new_state != ST_TCP_ESTABLISHED && o < (int)sizeof(extra))
+		if (st_accepted_late(e) && o < (int)sizeof(extra))
 			o += snprintf(extra + o, sizeof(extra) - o, ", already %s",
 				      st_tcp_state_name(e->new_state));
 		break;

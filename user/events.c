@@ -869,7 +869,7 @@ static void seed_groups(struct event_source *s, const struct st_snapshot *snap)
 	for (size_t i = 0; i < snap->n_listeners; i++) {
 		const struct st_listener *a = &snap->listeners[i];
 		struct st_port_group g = {};
-		uint32_t key = a->local.port | (uint32_t)a->family << 16;
+		uint32_t key = st_port_key(a->local.port, a->family);
 		size_t n = 0;
 
 		/* once per port and family, at its first listener */

@@ -56,14 +56,6 @@ static int has_sock(const struct st_event *e)
 	return e->family == AF_INET || e->family == AF_INET6;
 }
 
-/* An accept of a connection the peer closed or reset while it waited in
- * the queue (its state then: CLOSE_WAIT, CLOSE, ...; 0 when the tier did
- * not say). */
-static int accepted_late(const struct st_event *e)
-{
-	return e->new_state && e->new_state != ST_TCP_ESTABLISHED;
-}
-
 /* Listener-side events: the peer is remote, the local side the listener. */
 static int is_listener_event(unsigned int type)
 {
@@ -595,7 +587,7 @@ void st_print_event_text(FILE *f, const struct st_event *e)
 		p = put_u64(p, e->queue_max);
 		p = put_lit(p, ", waited ");
 		p = put_duration(p, e->latency_ns);
-		if (accepted_late(e)) {
+		if (st_accepted_late(e)) {
 			p = put_lit(p, ", already ");
 			p = put_name(p, &tcp_state_names[e->new_state]);
 		}
@@ -825,7 +817,7 @@ tail:
 		p = put_u64(p, e->queue_max);
 		p = put_key(p, "latency_ns");
 		p = put_u64(p, e->latency_ns);
-		if (accepted_late(e))
+		if (st_accepted_late(e))
 			p = put_key_name(p, "state", &tcp_state_names[e->new_state]);
 		break;
 	case ST_EV_ACCEPT_OVERFLOW:
