@@ -1610,7 +1610,64 @@ static __always_inline void sys_exit_ours(struct task_struct *t, struct pt_regs 
 }
 
 /*
- * Syscall exits, one of two ways. A tp_btf program on raw sys_exit is run
+ * The handover from a tracepoint to fexit_sys_* (below). A trampoline sees
+ * only the calls entered after it went in: an epoll_wait or accept a
+ * thread was blocked in at attach returns past it. So with fexit taking
+ * the exits, one of the two tracepoint programs is attached as well, for
+ * those calls only, until each has returned (user space follows them in
+ * handover_pending and then detaches it, see end_handover()). Each exit
+ * is taken once: fexit_sys_* runs first, at the syscall function's return,
+ * and leaves its mark for the tracepoint, run at the syscall's exit.
+ */
+__u32 exit_handover = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);   /* thread id */
+	__type(value, __u32); /* the syscall fexit_sys_* took */
+} fexit_done SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* thread id, in a syscall at attach */
+	__type(value, __u8);
+} handover_pending SEC(".maps");
+
+/* The current task when the programs are armed and it is the target's,
+ * else NULL: the syscall exits' first test. (The task once, for the target
+ * test, the registers and the fd table: a helper call apiece had cost 50
+ * ns a run.) */
+static __always_inline struct task_struct *armed_target_task(void)
+{
+	struct task_struct *t;
+
+	if (!armed)
+		return NULL;
+	t = bpf_get_current_task_btf();
+	return t->tgid == target_tgid ? t : NULL;
+}
+
+/* For the tracepoint's programs: 1 when fexit_sys_* took this exit. */
+static __always_inline int fexit_took(struct task_struct *t, long nr)
+{
+	__u32 tid = t->pid, *done;
+	int took;
+
+	if (!exit_handover)
+		return 0;
+	bpf_map_delete_elem(&handover_pending, &tid);
+	done = bpf_map_lookup_elem(&fexit_done, &tid);
+	if (!done)
+		return 0;
+	took = *done == (__u32)nr;
+	bpf_map_delete_elem(&fexit_done, &tid);
+	return took;
+}
+
+/*
+ * Syscall exits, one of three ways (the third, fexit, below). A tp_btf program on raw sys_exit is run
  * at every syscall's exit, of every process: that dispatch was half of
  * what socktrace cost an epoll echo server. A program on the per-syscall
  * tracepoints (syscalls:sys_exit_<name>; user space attaches it to each of
@@ -1621,14 +1678,9 @@ static __always_inline void sys_exit_ours(struct task_struct *t, struct pt_regs 
 SEC("tracepoint")
 int tp_syscall_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	struct task_struct *t;
+	struct task_struct *t = armed_target_task();
 
-	if (!armed)
-		return 0;
-	/* the task once, for the target test, the registers and the fd
-	 * table: a helper call apiece had cost 50 ns a run */
-	t = bpf_get_current_task_btf();
-	if (t->tgid != target_tgid)
+	if (!t || fexit_took(t, ctx->id))
 		return 0;
 	sys_exit_ours(t, (struct pt_regs *)bpf_task_pt_regs(t), ctx->id, ctx->ret);
 	return 0;
@@ -1637,13 +1689,10 @@ int tp_syscall_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct task_struct *t;
+	struct task_struct *t = armed_target_task();
 	long nr;
 
-	if (!armed)
-		return 0;
-	t = bpf_get_current_task_btf();
-	if (t->tgid != target_tgid)
+	if (!t)
 		return 0;
 	nr = SYSCALL_NR(regs);
 	/* read/write/... of a busy server: out before any map lookup */
@@ -1651,9 +1700,63 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	    nr != NR_epoll_pwait && nr != NR_epoll_pwait2 && nr != NR_epoll_create &&
 	    nr != NR_epoll_create1)
 		return 0;
+	if (fexit_took(t, nr))
+		return 0;
 	sys_exit_ours(t, regs, nr, ret);
 	return 0;
 }
+
+/*
+ * Syscall exits, the third way: on kernels with fentry, fexit programs on
+ * the syscalls' own entry points (the arch's __<arch>_sys_<name>, which
+ * take the registers saved at entry). Unlike any syscall tracepoint, which
+ * sends every syscall of every process down the slow path while it is
+ * enabled (about 6% of an epoll echo server on an SRSO-mitigated CPU),
+ * these cost nothing to the syscalls they are not on.
+ */
+#if defined(__TARGET_ARCH_arm64)
+#define SYS_FN(name) "fexit/__arm64_sys_" #name
+#else
+#define SYS_FN(name) "fexit/__x64_sys_" #name
+#endif
+
+/* The syscall's number from the registers, as tp_sys_exit has it (one
+ * body for all: with the number a constant apiece, clang laid out the
+ * connect one's stack past the limit). */
+static __always_inline int fexit_sys(struct pt_regs *regs, long ret)
+{
+	struct task_struct *t = armed_target_task();
+	long nr;
+
+	if (!t)
+		return 0;
+	nr = SYSCALL_NR(regs);
+	if (exit_handover) {
+		__u32 tid = t->pid, n = nr;
+
+		bpf_map_update_elem(&fexit_done, &tid, &n, BPF_ANY);
+	}
+	sys_exit_ours(t, regs, nr, ret);
+	return 0;
+}
+
+#define FEXIT_SYS(name)                                                             \
+	SEC(SYS_FN(name))                                                           \
+	int BPF_PROG(fexit_sys_##name, struct pt_regs *regs, long ret)              \
+	{                                                                           \
+		return fexit_sys(regs, ret);                                        \
+	}
+
+FEXIT_SYS(connect)
+FEXIT_SYS(accept)
+FEXIT_SYS(accept4)
+FEXIT_SYS(epoll_pwait)
+FEXIT_SYS(epoll_pwait2)
+FEXIT_SYS(epoll_create1)
+#if !defined(__TARGET_ARCH_arm64)
+FEXIT_SYS(epoll_wait)
+FEXIT_SYS(epoll_create)
+#endif
 
 /* The listener of ours a child just queued on is l, the port's owner, or
  * on a port several of ours hold (SO_REUSEPORT) the one whose accept

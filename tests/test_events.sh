@@ -50,7 +50,7 @@ start_server() {
 # ---- probe ----
 out=$("$SOCKTRACE" --probe 2>&1)
 check_eq "probe exit status" "$?" 0
-check_eq "probe lists 6 hooks" "$(grep -cE ' (fentry|kprobe|tracepoint|none) ' <<<"$out")" 6
+check_eq "probe lists 6 hooks" "$(sed '/^$/q' <<<"$out" | grep -cE ' (fentry|kprobe|tracepoint|none) ')" 6
 json=$("$SOCKTRACE" --probe --json 2>/dev/null)
 check_eq "probe json hooks" "$(jq '.hooks | length' <<<"$json")" 6
 tiers=$(jq -r '.hooks[].tier' <<<"$json" | sort -u | tr '\n' ' ')
@@ -357,6 +357,33 @@ if start_tracer "$RP" ovfrp; then
 		"$(evq ovfrp 'select(.type == "child_queued") | .accept_queue' | sort -n | tr '\n' ' ')" "1 1 2 2 3 3 "
 fi
 
+# The same group formed while socktrace watches: the second listener's
+# listen() (-L 1), or both (-L 0), after it attached.
+for hold in 1 0; do
+	port=$((8094 + hold))
+	bg ip netns exec "$NS" "$TB/ev_server" -r 2 -L "$hold" -p "$port" -b 2 -t 60 noaccept \
+		>"$TMP/ovfrl$hold.out" 2>&1
+	RP=$BG_PID
+	wait_for 5 grep -q '^HOLD' "$TMP/ovfrl$hold.out" || fail "-L $hold server held" "$(cat "$TMP/ovfrl$hold.out")"
+	start_tracer "$RP" "ovfrl$hold" || continue
+	kill -USR1 "$RP"
+	wait_for 5 test "$(grep -c '^LISTEN' "$TMP/ovfrl$hold.out")" -eq 2
+	n0=$(nstat_get "$NS" TcpExtListenOverflows)
+	in_ns "$TB/ev_client" -H 2 127.0.0.1 "$port" 50 >/dev/null
+	n1=$(nstat_get "$NS" TcpExtListenOverflows)
+	kill "$RP"
+	wait "$RP" 2>/dev/null
+	wait_for 5 grep -q 'process exited' "$TMP/ovfrl$hold.err"
+	wait "$ST_PID" 2>/dev/null
+	what="SO_REUSEPORT, $((2 - hold)) of 2 listen() after attach"
+	check_eq "$what: accept_overflow events = TcpExtListenOverflows delta" \
+		"$(count_type "ovfrl$hold" accept_overflow)" "$((n1 - n0))"
+	check_eq "$what: overflows on both listeners (their fds)" \
+		"$(evq "ovfrl$hold" 'select(.type == "accept_overflow" and .accept_queue > .queue_max) | .fd' | sort -un | tr '\n' ' ')" "3 4 "
+	check_eq "$what: children queued on each listener's own queue (depths)" \
+		"$(evq "ovfrl$hold" 'select(.type == "child_queued") | .accept_queue' | sort -n | tr '\n' ' ')" "1 1 2 2 3 3 "
+done
+
 # ---- the SYNs: told by consume_skb's caller, or by every packet's headers ----
 # consume_skb passes its caller since 6.3: only tcp_rcv_state_process()'s
 # packets (the SYNs a listener took) are read, by kallsyms' address of it.
@@ -490,8 +517,11 @@ else
 	start_tracer "$EP_SRV" ep
 	EP_ST=$ST_PID
 	# a second tracer wanting only the returns: their delay comes from
-	# wake-ups user space asks for and does not print
-	start_tracer "$EP_SRV" ep_f --filter epoll_wait_done
+	# wake-ups user space asks for and does not print (-v in the fentry
+	# tier: it says when fexit alone takes the syscall exits)
+	vopt=()
+	[ "$SOCKTRACE_MODE" = fentry ] && vopt=(-v)
+	start_tracer "$EP_SRV" ep_f --filter epoll_wait_done "${vopt[@]}"
 	# pauses so each connection's data and FIN arrive while registered
 	in_ns "$TB/ev_client" -w 200 -s hello 127.0.0.1 8085 5 >"$TMP/ep_cli.out" 2>&1
 	check_eq "epoll client exit status" "$?" 0
@@ -520,6 +550,13 @@ else
 	check_eq "epoll_wait_done counts sum to the ready fds the server got" \
 		"$(evq ep "select(.type == \"epoll_wait_done\" and .epfd == $epfd) | .count" | awk '{ s += $1 } END { print s + 0 }')" \
 		"$(grep -c '^READY' "$TMP/ep.out")"
+	# fexit sees no call entered before its trampoline: the server's
+	# epoll_wait, blocked at attach, was the tracepoint's, which was then
+	# detached
+	if [ "$SOCKTRACE_MODE" = fentry ]; then
+		check_match "fentry: the tracepoint took the epoll_wait in progress at attach, then fexit alone" \
+			"syscall exits by fexit alone" "$(cat "$TMP/ep_f.err")"
+	fi
 	# fentry/kprobe hook ep_poll_callback itself, so every return that
 	# follows a wake-up carries its delay. The tracepoint tier sees wake-ups
 	# through sock:sk_data_ready only: a FIN arriving on its own wakes epoll
@@ -574,26 +611,38 @@ else
 		"$(evq epr "select(.type == \"epoll_wait_done\" and .epfd == ${epfd1:--9}) | \"\\(.count) \\(.latency_ns // 0)\"")" "1 0"
 fi
 
-# ---- syscall exits without tracefs ----
-# syscalls:sys_exit_* need their ids from tracefs: where it is mounted, or
-# from a mount of socktrace's own in /tmp. In a mount namespace with neither
-# (an empty tmpfs over each tracefs place, /tmp read-only) it takes every
-# syscall's exit (raw sys_exit) instead, and must see the same. (The binary
-# is run through an fd opened before /tmp is covered: it may be under /tmp.)
+# ---- syscall exits: fexit, per syscall, or raw; without tracefs ----
+# With every function hook on fentry, fexit programs on the syscalls'
+# functions take the exits (the rest of this suite, in the fentry tier);
+# else the per-syscall tracepoints, syscalls:sys_exit_*, but not beside
+# kprobes (they share one per-CPU guard with perf's tracepoints, and a
+# kprobe interrupting the exit's program would be skipped: an event lost,
+# seen on 6.12's kprobe tier).
+case $SOCKTRACE_MODE in
+fentry) want_exits="fexit __x64_sys_*" ;;
+kprobe) want_exits="raw sys_exit" ;;
+*) want_exits="syscalls:sys_exit_*" ;;
+esac
+check_eq "--probe: syscall exits by $want_exits here" \
+	"$("$SOCKTRACE" --probe --json "${MODE_ARGS[@]}" 2>/dev/null | jq -r .syscall_exits)" "$want_exits"
+# The tracepoints' ways, kept to with SOCKTRACE_SYSCALL_EXITS=tracepoint
+# in the fentry tier. syscalls:sys_exit_* need their ids from tracefs:
+# where it is mounted, or from a mount of socktrace's own in /tmp. In a
+# mount namespace with neither (an empty tmpfs over each tracefs place,
+# /tmp read-only) it takes every syscall's exit (raw sys_exit) instead, and
+# must see the same. (The binary is run through an fd opened before /tmp is
+# covered: it may be under /tmp.)
+export SOCKTRACE_SYSCALL_EXITS=tracepoint
 no_tracefs() {
 	exec unshare -m sh -c 'exec 9<"$0" || exit 1
 		for d in /sys/kernel/tracing /sys/kernel/debug; do
 			[ -d "$d" ] && mount -t tmpfs -o ro none "$d"; done
 		mount -t tmpfs -o ro none /tmp && exec /proc/self/fd/9 "$@"' "$@"
 }
-check_eq "--probe: syscall exits per syscall here" \
-	"$("$SOCKTRACE" --probe --json 2>/dev/null | jq -r .syscall_exits)" "syscalls:sys_exit_*"
-# not beside kprobes: they share one per-CPU guard with perf's tracepoints,
-# and a kprobe interrupting the exit's program would be skipped (an event
-# lost; seen on 6.12's kprobe tier)
-if [ "$SOCKTRACE_MODE" = kprobe ]; then
-	check_eq "--probe --mode kprobe: every syscall's exit (raw sys_exit)" \
-		"$("$SOCKTRACE" --probe --json --mode kprobe 2>/dev/null | jq -r .syscall_exits)" "raw sys_exit"
+if [ "$SOCKTRACE_MODE" = fentry ]; then
+	check_eq "--probe, SOCKTRACE_SYSCALL_EXITS=tracepoint: per syscall" \
+		"$("$SOCKTRACE" --probe --json "${MODE_ARGS[@]}" 2>/dev/null | jq -r .syscall_exits)" \
+		"syscalls:sys_exit_*"
 fi
 # tracefs covered, /tmp writable: socktrace mounts its own, and leaves none
 check_eq "--probe with tracefs unmounted: per syscall still (its own mount)" \
@@ -630,6 +679,7 @@ else
 	fi
 	kill "$RAW_SRV"
 fi
+unset SOCKTRACE_SYSCALL_EXITS
 
 # ---- nothing of ours stays attached ----
 # IDs of the programs and links a running socktrace holds, from its fdinfo.

@@ -11,15 +11,15 @@ rc=0
 
 # run_suite TIER SCRIPT : runs it with SOCKTRACE_MODE=TIER, prints its cell.
 run_suite() {
-	local tier=$1 script=$2 name log fails
+	local tier=$1 script=$2 name log fails t0=$SECONDS
 	name=$(basename "$script" .sh)
 	log=/tmp/$name.$tier.log
-	SOCKTRACE_MODE=$tier timeout -k 5 400 bash "$script" >"$log" 2>&1
+	SOCKTRACE_MODE=$tier timeout -k 5 700 bash "$script" >"$log" 2>&1
 	local status=$?
 	sed "s/^/[$tier $name] /" "$log"
 	fails=$(grep -c '^FAIL ' "$log")
 	if [ "$status" -eq 0 ] && [ "$fails" -eq 0 ]; then
-		echo "MATRIX $K $tier $name pass $(grep -c '^PASS ' "$log") checks"
+		echo "MATRIX $K $tier $name pass $(grep -c '^PASS ' "$log") checks, $((SECONDS - t0)) s"
 	else
 		echo "MATRIX $K $tier $name fail exit $status, $fails failed: $(grep -m1 '^FAIL ' "$log" | cut -c1-120)"
 		rc=1
@@ -39,7 +39,7 @@ for tier in fentry kprobe tracepoint; do
 		continue
 	fi
 	probe=$("$SOCKTRACE" --probe --mode "$tier" 2>&1)
-	if grep -qi "$tier" <<<"$probe" && ! grep -qiE "unavailable|cannot|failed" <<<"$(grep -i tcp_v4_connect <<<"$probe")"; then
+	if grep -qi "$tier" <<<"$probe" && ! grep -qiE "unavailable|cannot|failed" <<<"$(grep -i "^tcp_v4_connect" <<<"$probe")"; then
 		echo "MATRIX $K $tier probe pass"
 	else
 		echo "MATRIX $K $tier probe fail --probe disagrees with tierprobe: $(tr '\n' ' ' <<<"$probe" | cut -c1-160)"

@@ -5,6 +5,7 @@
  * bpf/events.bpf.c, seeds socket and epoll ownership from a snapshot and
  * drains the ring buffer.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,6 +36,12 @@
 
 #define KPROBE_PMU "/sys/bus/event_source/devices/kprobe"
 #define MAX_FUNCS 4
+/* the syscalls' functions, as bpf/events.bpf.c's SYS_FN names them */
+#if defined(__aarch64__)
+#define SYS_FN "__arm64_sys_"
+#else
+#define SYS_FN "__x64_sys_"
+#endif
 #define MAX_TPS 3
 
 /* A hook's programs per tier: the functions its fentry/kprobe variants
@@ -126,17 +133,32 @@ static const struct prog_def prog_defs[] = {
 	{ "kretprobe_inet_csk_complete_hashdance", ST_TIER_KPROBE, H(ACCEPT_QUEUE),
 	  "inet_csk_complete_hashdance" },
 	{ "kprobe_ep_poll_callback", ST_TIER_KPROBE, H(EPOLL), "ep_poll_callback" },
+
+	/* syscall exits on fentry kernels (see exit_way()) */
+	{ "fexit_sys_connect", ST_TIER_FENTRY, 0, SYS_FN "connect" },
+	{ "fexit_sys_accept", ST_TIER_FENTRY, 0, SYS_FN "accept" },
+	{ "fexit_sys_accept4", ST_TIER_FENTRY, 0, SYS_FN "accept4" },
+	{ "fexit_sys_epoll_wait", ST_TIER_FENTRY, 0, SYS_FN "epoll_wait" },
+	{ "fexit_sys_epoll_pwait", ST_TIER_FENTRY, 0, SYS_FN "epoll_pwait" },
+	{ "fexit_sys_epoll_pwait2", ST_TIER_FENTRY, 0, SYS_FN "epoll_pwait2" },
+	{ "fexit_sys_epoll_create", ST_TIER_FENTRY, 0, SYS_FN "epoll_create" },
+	{ "fexit_sys_epoll_create1", ST_TIER_FENTRY, 0, SYS_FN "epoll_create1" },
 };
 #undef H
 #define N_PROGS (sizeof(prog_defs) / sizeof(prog_defs[0]))
 
 /* The syscalls whose exits tp_syscall_exit takes, each on its own
  * tracepoint (those tp_sys_exit lets through; a kernel may lack some:
- * arm64 has no epoll_wait). */
+ * arm64 has no epoll_wait), and the fexit_sys_* programs, on the syscalls'
+ * functions of the same names (SYS_FN). */
 static const char *const exit_syscalls[] = { "connect",	    "accept",	   "accept4",
 					      "epoll_wait",  "epoll_pwait", "epoll_pwait2",
 					      "epoll_create", "epoll_create1" };
 #define N_EXIT_SYSCALLS (sizeof(exit_syscalls) / sizeof(exit_syscalls[0]))
+static const char *const exit_fns[N_EXIT_SYSCALLS] = {
+	SYS_FN "connect",     SYS_FN "accept",	     SYS_FN "accept4",	   SYS_FN "epoll_wait",
+	SYS_FN "epoll_pwait", SYS_FN "epoll_pwait2", SYS_FN "epoll_create", SYS_FN "epoll_create1"
+};
 
 /*
  * The children queued on one listener port, in the order their child_queued
@@ -196,10 +218,24 @@ struct event_source {
 	int n_fifos;
 	/* tp_syscall_exit's, one per syscall (see exit_syscalls) */
 	struct bpf_link *exit_links[N_EXIT_SYSCALLS];
+	/* fexit_sys_* take the exits, a tracepoint still those of the calls
+	 * in progress at attach, of these threads (see exit_handover in
+	 * bpf/events.bpf.c) */
+	int handover;
+	struct handover_thread *handover_tids;
+	size_t n_handover;
+	uint64_t handover_checked_ns;
 	/* valid during one poll */
 	st_event_fn fn;
 	void *fn_ctx;
 	int polled;
+};
+
+/* A thread of the target's in a syscall at attach, or running (then only
+ * until `until`, see handover_scan()) */
+struct handover_thread {
+	uint32_t tid;
+	uint64_t until; /* 0: until its exit is seen */
 };
 
 /* The types the BPF side emits for a user's filter: sock_note() needs a
@@ -227,13 +263,16 @@ struct probe_cache {
 		const char *func;
 		int fentry_err, kprobe_err; /* 0 ok, -errno, 1 untried */
 		char fentry_why[96], kprobe_why[96];
-	} funcs[12];
+	} funcs[20];
 	int n_funcs;
 	/* syscalls:sys_exit_* (per exit_syscalls), or why not: the count
 	 * found, or -errno (1: not looked up yet) */
 	int exit_tp_ids[N_EXIT_SYSCALLS];
 	int exit_tps;
 	char exit_tps_why[96];
+	/* an fexit_sys_* program failed to load or attach (see open_skel's
+	 * caller): the tracepoints take syscall exits */
+	char fexit_exits_failed[128];
 	/* where SYNs are consumed (see consume_site()); 1: not looked up */
 	int consume_site;
 	uint64_t consume_lo, consume_end;
@@ -268,9 +307,90 @@ static int exit_tps_usable(const struct st_hook_status *hooks, const char **why)
 	return 1;
 }
 
+static int func_probe(const char *func, enum st_tier tier, const char **why);
+
+/*
+ * Can syscall exits be taken by fexit programs on the syscalls' functions
+ * (fexit_sys_*)? When every hook with a function variant is on fentry (a
+ * kernel with kprobes or tracepoints only, or a tier forced, goes without:
+ * --mode tracepoint is this project's test machine's way), and each of
+ * those functions this kernel has takes one. SOCKTRACE_SYSCALL_EXITS=
+ * tracepoint (a test and benchmark hook) keeps to the tracepoints.
+ */
+static int exit_fexit_usable(const struct st_hook_status *hooks, const char **why)
+{
+	static char buf[160];
+	const char *env = getenv("SOCKTRACE_SYSCALL_EXITS"), *r;
+	int found = 0, err;
+
+	*why = buf;
+	if (cache.fexit_exits_failed[0]) {
+		*why = cache.fexit_exits_failed;
+		return 0;
+	}
+	if (env && !strcmp(env, "tracepoint")) {
+		snprintf(buf, sizeof(buf), "not fexit: SOCKTRACE_SYSCALL_EXITS=tracepoint");
+		return 0;
+	}
+	for (int h = 0; h < ST_HOOK_COUNT; h++) {
+		if (hook_defs[h].n_required && hooks[h].tier != ST_TIER_FENTRY &&
+		    hooks[h].tier != ST_TIER_NONE) {
+			snprintf(buf, sizeof(buf), "not fexit: the %s hook is on %s",
+				 hook_defs[h].name, st_tier_name(hooks[h].tier));
+			return 0;
+		}
+		found |= hooks[h].tier == ST_TIER_FENTRY;
+	}
+	if (!found) {
+		snprintf(buf, sizeof(buf), "not fexit: no hook is on fentry");
+		return 0;
+	}
+	found = 0;
+	for (size_t i = 0; i < N_EXIT_SYSCALLS; i++) {
+		/* a syscall this arch lacks has no function */
+		if (!cache.vmlinux ||
+		    btf__find_by_name_kind(cache.vmlinux, exit_fns[i], BTF_KIND_FUNC) < 0)
+			continue;
+		err = func_probe(exit_fns[i], ST_TIER_FENTRY, &r);
+		if (err) {
+			snprintf(buf, sizeof(buf), "not fexit: %s", r);
+			return 0;
+		}
+		found++;
+	}
+	if (!found) {
+		snprintf(buf, sizeof(buf), "not fexit: no %s* function in kernel BTF", SYS_FN);
+		return 0;
+	}
+	buf[0] = 0;
+	return 1;
+}
+
+enum exit_way { EXIT_RAW, EXIT_PER_SYSCALL, EXIT_FEXIT };
+
+/* How syscall exits are taken with these hook tiers; why not a better way. */
+static enum exit_way exit_way(const struct st_hook_status *hooks, const char **why)
+{
+	const char *why_fexit;
+
+	if (exit_fexit_usable(hooks, &why_fexit)) {
+		*why = "";
+		return EXIT_FEXIT;
+	}
+	if (exit_tps_usable(hooks, why)) {
+		*why = why_fexit;
+		return EXIT_PER_SYSCALL;
+	}
+	return EXIT_RAW;
+}
+
 const char *event_source__syscall_exits(const struct st_hook_status *hooks, const char **why)
 {
-	return exit_tps_usable(hooks, why) ? "syscalls:sys_exit_*" : "raw sys_exit";
+	switch (exit_way(hooks, why)) {
+	case EXIT_FEXIT: return "fexit " SYS_FN "*";
+	case EXIT_PER_SYSCALL: return "syscalls:sys_exit_*";
+	default: return "raw sys_exit";
+	}
 }
 
 static void probe_init(void)
@@ -678,10 +798,13 @@ static int open_skel(struct event_source *s)
 	struct bpf_program *prog;
 	struct events_bpf *skel;
 	const char *why;
-	int per_syscall = exit_tps_usable(s->hooks, &why);
+	enum exit_way exits = exit_way(s->hooks, &why), tp_way = exits;
 	size_t i;
 	int h, err;
 
+	/* with fexit, a tracepoint too, for the calls in progress at attach */
+	if (exits == EXIT_FEXIT)
+		tp_way = exit_tps_usable(s->hooks, &why) ? EXIT_PER_SYSCALL : EXIT_RAW;
 	skel = events_bpf__open_opts(&open_opts);
 	if (!skel)
 		return -errno;
@@ -693,7 +816,9 @@ static int open_skel(struct event_source *s)
 	for (i = 0; i < N_PROGS; i++) {
 		struct bpf_program *prog =
 			bpf_object__find_program_by_name(skel->obj, prog_defs[i].prog);
-		int want = prog_wanted(&prog_defs[i], s->hooks);
+		int fexit_sys = !strncmp(prog_defs[i].prog, "fexit_sys_", 10);
+		/* syscall exits one way or another (see exit_way()) */
+		int want = fexit_sys && exits != EXIT_FEXIT ? 0 : prog_wanted(&prog_defs[i], s->hooks);
 
 		/* the skb hooks also count SYN drops, to keep their per-packet
 		 * share of the listener's sk_drops right */
@@ -702,11 +827,10 @@ static int open_skel(struct event_source *s)
 		     !strcmp(prog_defs[i].target, "kfree_skb")))
 			want = tracepoint_exists(prog_defs[i].target) &&
 			       skb_variant_ok(&prog_defs[i]);
-		/* syscall exits one way or the other (see tp_syscall_exit) */
 		if (!strcmp(prog_defs[i].prog, "tp_sys_exit"))
-			want = want && !per_syscall;
+			want = want && tp_way == EXIT_RAW;
 		if (!strcmp(prog_defs[i].prog, "tp_syscall_exit"))
-			want = want && per_syscall;
+			want = want && tp_way == EXIT_PER_SYSCALL;
 		/* bench hook: leave programs out to see what each costs */
 		if (getenv("SOCKTRACE_SKIP_PROGS") &&
 		    strstr(getenv("SOCKTRACE_SKIP_PROGS"), prog_defs[i].prog))
@@ -739,6 +863,8 @@ static int open_skel(struct event_source *s)
 		return err;
 	}
 	s->skel = skel;
+	s->handover = exits == EXIT_FEXIT;
+	skel->bss->exit_handover = s->handover;
 	/* whose recursion misses are lost events (read_skipped()): the loaded
 	 * hooks, less tp_set_state_again (its misses are changes tp_set_state
 	 * did) and flush_stage (run by us, not a hook) */
@@ -1204,6 +1330,151 @@ static uint64_t flush_stages(struct event_source *s, uint64_t now, int all)
 
 static uint64_t hook_misses(struct event_source *s);
 
+/* ---- the handover from a tracepoint to fexit (see exit_handover) ---- */
+
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441
+#endif
+
+/* Is nr one of the syscalls whose exits socktrace takes? */
+static int exit_syscall_nr(long nr)
+{
+	return nr == SYS_connect || nr == SYS_accept || nr == SYS_accept4 ||
+#ifdef SYS_epoll_wait
+	       nr == SYS_epoll_wait || nr == SYS_epoll_create ||
+#endif
+	       nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2 || nr == SYS_epoll_create1;
+}
+
+/* Where thread tid of pid is, by /proc/PID/task/TID/syscall: the syscall
+ * it is blocked in (>= 0), -1 blocked outside any, -2 running (on a CPU
+ * or about to be: in user space, or in the kernel, maybe in a syscall of
+ * ours), -3 gone. */
+static long thread_syscall(uint32_t pid, uint32_t tid)
+{
+	char path[64], buf[64] = {};
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/syscall", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -3;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return -3;
+	if (!strncmp(buf, "running", 7))
+		return -2;
+	return strtol(buf, NULL, 10);
+}
+
+/* how long a thread found running may still be in a call entered before
+ * the trampolines (a call that blocks shows in /proc meanwhile) */
+#define HANDOVER_RUNNING_NS (1000ull * 1000 * 1000)
+
+/* fexit alone from now on: the tracepoint's programs off, and only after
+ * every run of them has ended does fexit stop leaving its marks. */
+static void end_handover(struct event_source *s)
+{
+	if (!s->handover)
+		return;
+	s->handover = 0;
+	bpf_link__destroy(s->skel->links.tp_sys_exit);
+	s->skel->links.tp_sys_exit = NULL;
+	detach_syscall_exits(s);
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		usleep(10 * 1000);
+	__atomic_store_n(&s->skel->bss->exit_handover, 0, __ATOMIC_SEQ_CST);
+	free(s->handover_tids);
+	s->handover_tids = NULL;
+	s->n_handover = 0;
+	if (st_verbose)
+		fprintf(stderr, "socktrace: syscall exits by fexit alone from now on\n");
+}
+
+/* After the programs are armed: the target's threads in one of our
+ * syscalls, or running, go in handover_pending, where the tracepoint's
+ * program takes each out at its first exit. */
+static void handover_scan(struct event_source *s)
+{
+	int pending_fd = bpf_map__fd(s->skel->maps.handover_pending);
+	uint64_t now = st_now_ns();
+	size_t cap = 0;
+	char dir[64];
+	struct dirent *d;
+	DIR *tasks;
+
+	if (!s->handover)
+		return;
+	snprintf(dir, sizeof(dir), "/proc/%u/task", s->pid);
+	tasks = opendir(dir);
+	while (tasks && (d = readdir(tasks))) {
+		uint32_t tid = (uint32_t)strtoul(d->d_name, NULL, 10);
+		struct handover_thread *t;
+		uint8_t one = 1;
+		long nr;
+
+		if (!tid)
+			continue;
+		nr = thread_syscall(s->pid, tid);
+		if (nr != -2 && !exit_syscall_nr(nr))
+			continue;
+		if (s->n_handover == cap) {
+			cap = cap ? 2 * cap : 16;
+			t = realloc(s->handover_tids, cap * sizeof(*t));
+			if (!t)
+				break; /* the tracepoint stays on: nothing lost */
+			s->handover_tids = t;
+		}
+		if (bpf_map_update_elem(pending_fd, &tid, &one, BPF_ANY))
+			break;
+		s->handover_tids[s->n_handover++] =
+			(struct handover_thread){ tid, nr == -2 ? now + HANDOVER_RUNNING_NS : 0 };
+	}
+	if (tasks)
+		closedir(tasks);
+	if (!d && !s->n_handover)
+		end_handover(s);
+	s->handover_checked_ns = now;
+}
+
+/* Each poll, now and then: a thread is done with once the tracepoint's
+ * program has seen it exit a syscall of ours, or it is gone, or, found
+ * running, it was blocked outside our syscalls since or ran too long to
+ * be in one. */
+static void handover_check(struct event_source *s)
+{
+	int pending_fd = bpf_map__fd(s->skel->maps.handover_pending);
+	uint64_t now = st_now_ns();
+	size_t i, kept = 0;
+
+	if (!s->handover || now - s->handover_checked_ns < 50 * 1000 * 1000)
+		return;
+	s->handover_checked_ns = now;
+	for (i = 0; i < s->n_handover; i++) {
+		struct handover_thread *t = &s->handover_tids[i];
+		uint8_t v;
+		long nr;
+
+		if (bpf_map_lookup_elem(pending_fd, &t->tid, &v))
+			continue; /* seen */
+		nr = thread_syscall(s->pid, t->tid);
+		if (nr == -3)
+			continue;
+		if (t->until) {
+			if (nr >= 0 && exit_syscall_nr(nr))
+				t->until = 0; /* blocked in one: until its exit */
+			else if (nr != -2 || now >= t->until)
+				continue;
+		}
+		s->handover_tids[kept++] = *t;
+	}
+	s->n_handover = kept;
+	if (!kept)
+		end_handover(s);
+}
+
 int event_source__open(struct event_source **out, uint32_t pid, enum st_mode mode)
 {
 	return event_source__open_filtered(out, pid, mode, ~0u);
@@ -1236,6 +1507,14 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 		libbpf_set_print(outer_print);
 		if (!err)
 			break;
+		/* not a hook's: the syscall exits go back to the tracepoints,
+		 * whatever the mode */
+		if (!strncmp(failed_prog, "fexit_sys_", 10) && !cache.fexit_exits_failed[0]) {
+			snprintf(cache.fexit_exits_failed, sizeof(cache.fexit_exits_failed),
+				 "not fexit: program %s failed to load or attach: %s", failed_prog,
+				 errno_name(-err));
+			continue;
+		}
 		if (mode == ST_MODE_FENTRY || mode == ST_MODE_KPROBE || !downgrade(s, err))
 			break;
 	}
@@ -1268,6 +1547,7 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 		st_err("failed to set up the ring buffer: %s", strerror(-err));
 		goto fail;
 	}
+	handover_scan(s);
 	/* After attach, so a socket made meanwhile is seen by one or the other. */
 	err = seed_ownership(s, taker);
 	if (err)
@@ -1394,6 +1674,7 @@ static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, v
 	s->fn = fn;
 	s->fn_ctx = ctx;
 	s->polled = 0;
+	handover_check(s);
 	/* Wake-ups are batched in BPF: the wait may time out with events
 	 * waiting, so always drain after it. Every event up to `until` is in
 	 * the ring then; later ones may still sit in some CPU's stage, so
@@ -1490,6 +1771,7 @@ void event_source__close(struct event_source *s)
 	events_bpf__destroy(s->skel);
 	free(s->lost_percpu);
 	free(s->oldest_percpu);
+	free(s->handover_tids);
 	event_order__free(&s->pending);
 	accepted_fds__free(&s->accepted);
 	sock_fds__free(&s->first_wakeup);

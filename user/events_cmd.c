@@ -165,9 +165,17 @@ int probe_cmd(const struct st_env *env)
 			       hooks[h].why[0] ? hooks[h].why : "-");
 		/* every tier takes some syscall exits (an accept's fd, an
 		 * epoll_wait's return) */
-		printf("\nsyscall exits: %s%s%s\n", exits,
-		       exits_why[0] ? ", every syscall runs a program: " : " (only the syscalls needed)",
-		       exits_why);
+		if (!strncmp(exits, "fexit", 5))
+			printf("\nsyscall exits: %s (only the syscalls needed pay; a tracepoint as well "
+			       "until the target's calls in progress at attach have returned)\n",
+			       exits);
+		else if (!strncmp(exits, "syscalls:", 9))
+			printf("\nsyscall exits: %s (a program at the syscalls needed only, but every "
+			       "syscall takes the kernel's slow path while any syscall tracepoint is on; %s)\n",
+			       exits, exits_why);
+		else
+			printf("\nsyscall exits: %s, every syscall runs a program: %s\n", exits,
+			       exits_why);
 		printf("SYN packets: %s\n", event_source__syn_packets());
 	}
 	if (fflush(stdout) || ferror(stdout))

@@ -3,7 +3,8 @@
  * A TCP server for the event tests. Prints "LISTEN <port>" once listening,
  * then, per mode:
  *   accept N   accepts N connections one by one ("ACCEPT <fd> <rport>"),
- *              reads each to EOF, closes it ("CLOSE <fd>")
+ *              reads each to EOF, closes it ("CLOSE <fd>"); blocked in
+ *              accept() (-r: in poll() on all listeners)
  *   noaccept   never accepts (the accept queue fills up)
  *   epoll      epoll echo server: "EPFD <fd>" once, "WAIT <n>" per
  *              epoll_wait return, "READY <fd>" per readable fd
@@ -15,9 +16,11 @@
  * and exits after -t SECONDS (default 60) or on SIGTERM. -r N: N listeners
  * on the port (SO_REUSEPORT), accept mode taking from any. -W: in accept
  * mode, wait for SIGUSR1 before the first accept (connections wait in the
- * accept queue until then).
+ * accept queue until then). -L K: listeners K and on (counted from 0) listen
+ * only after a SIGUSR1 ("HOLD" once they wait), so that a tracer attached
+ * meanwhile sees their listen().
  *
- *   ev_server [-6] [-W] [-r N] [-p PORT] [-b BACKLOG] [-t SECONDS] MODE [N]
+ *   ev_server [-6] [-W] [-r N] [-L K] [-p PORT] [-b BACKLOG] [-t SECONDS] MODE [N]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -84,24 +87,26 @@ static void on_alarm(int sig)
 
 int main(int argc, char **argv)
 {
-	int v6 = 0, port = 0, backlog = 128, secs = 60, wait_sig = 0, nlisten = 1, opt, lfd;
+	int v6 = 0, port = 0, backlog = 128, secs = 60, wait_sig = 0, nlisten = 1, hold = -1, opt;
+	int lfd, sig;
 	int lfds[8];
 	sigset_t usr1;
 	const char *mode;
 
-	while ((opt = getopt(argc, argv, "6Wp:b:t:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "6Wp:b:t:r:L:")) != -1) {
 		switch (opt) {
 		case 'r':
 			nlisten = atoi(optarg);
 			if (nlisten < 1 || nlisten > 8)
 				DIE("-r: 1 to 8 listeners");
 			break;
+		case 'L': hold = atoi(optarg); break;
 		case 'W': wait_sig = 1; break;
 		case '6': v6 = 1; break;
 		case 'p': port = atoi(optarg); break;
 		case 'b': backlog = atoi(optarg); break;
 		case 't': secs = atoi(optarg); break;
-		default: fprintf(stderr, "usage: ev_server [-6] [-W] [-r N] [-p PORT] [-b BACKLOG] [-t S] MODE [N]\n"); return 2;
+		default: fprintf(stderr, "usage: ev_server [-6] [-W] [-r N] [-L K] [-p PORT] [-b BACKLOG] [-t S] MODE [N]\n"); return 2;
 		}
 	}
 	if (optind >= argc) {
@@ -117,19 +122,23 @@ int main(int argc, char **argv)
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &usr1, NULL);
-	lfd = listen_on(v6, port, backlog, nlisten > 1);
-	lfds[0] = lfd;
 	/* -r N: N listeners on the port (SO_REUSEPORT; it needs a port) */
-	for (int i = 1; i < nlisten; i++) {
-		if (!port)
-			DIE("-r needs -p");
-		lfds[i] = listen_on(v6, port, backlog, 1);
+	if (nlisten > 1 && !port)
+		DIE("-r needs -p");
+	if (hold >= nlisten)
+		DIE("-L: a listener of -r's");
+	for (int i = 0; i < nlisten; i++) {
+		if (i == hold) {
+			printf("HOLD\n");
+			sigwait(&usr1, &sig);
+		}
+		lfds[i] = listen_on(v6, port, backlog, nlisten > 1);
 	}
+	lfd = lfds[0];
 
 	if (!strcmp(mode, "accept")) {
 		int n = optind + 1 < argc ? atoi(argv[optind + 1]) : 1;
 		char buf[4096];
-		int sig;
 
 		if (wait_sig)
 			sigwait(&usr1, &sig);
@@ -137,11 +146,13 @@ int main(int argc, char **argv)
 			struct pollfd p[8];
 			int fd, ready = 0;
 
-			/* from whichever listener has one */
+			/* from whichever listener has one; one listener: blocked
+			 * in accept(), as a simple server is */
 			for (int k = 0; k < nlisten; k++)
 				p[k] = (struct pollfd){ .fd = lfds[k], .events = POLLIN };
-			CHECK(poll(p, nlisten, -1));
-			while (!(p[ready].revents & POLLIN))
+			if (nlisten > 1)
+				CHECK(poll(p, nlisten, -1));
+			while (nlisten > 1 && !(p[ready].revents & POLLIN))
 				ready++;
 			fd = accept(lfds[ready], NULL, NULL);
 
