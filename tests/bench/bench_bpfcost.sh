@@ -42,6 +42,7 @@ tmp=$(mktemp -d)
 srv= st=
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
+	set +e # every step, whatever one before it returned
 	sysctl -qw kernel.bpf_stats_enabled="$stats_was"
 	[ -n "$st" ] && kill "$st" 2>/dev/null
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null

@@ -57,6 +57,7 @@ NS=evb$$
 tmp=$(mktemp -d)
 srv= st=
 cleanup() {
+	set +e # every step, whatever one before it returned
 	tmux kill-session -t "socktrace-bench$$" 2>/dev/null
 	[ -n "$st" ] && kill "$st" 2>/dev/null
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null

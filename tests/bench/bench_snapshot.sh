@@ -11,7 +11,7 @@ NS=bench$$
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 out=$(mktemp)
-cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; ip netns del "$NS"; rm -f "$out"; }
+cleanup() { set +e; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; ip netns del "$NS"; rm -f "$out"; }
 trap cleanup EXIT
 
 ip netns exec "$NS" "$TB/manysock" "$N" >"$out" &

@@ -27,6 +27,7 @@ done
 tmp=$(mktemp -d)
 target= st=
 cleanup() {
+	set +e # every step, whatever one before it returned
 	[ -n "$st" ] && kill "$st" 2>/dev/null
 	[ -n "$target" ] && kill "$target" 2>/dev/null
 	wait 2>/dev/null

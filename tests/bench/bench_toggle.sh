@@ -44,6 +44,7 @@ NS=evt$$
 tmp=$(mktemp -d)
 srv= st= cl=
 cleanup() {
+	set +e # every step, whatever one before it returned
 	[ -n "$st" ] && kill "$st" 2>/dev/null
 	[ -n "$cl" ] && kill "$cl" 2>/dev/null
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null

@@ -24,6 +24,7 @@ NS=trb$$
 tmp=$(mktemp -d)
 srv= rec=
 cleanup() {
+	set +e # every step, whatever one before it returned
 	[ -n "$rec" ] && kill "$rec" 2>/dev/null
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null
 	wait 2>/dev/null

@@ -18,6 +18,7 @@ TMP=$(mktemp -d)
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 cleanup() {
+	set +e # every step, whatever one before it returned
 	tmux kill-session -t "$S" 2>/dev/null || true
 	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null
 	wait 2>/dev/null || true
