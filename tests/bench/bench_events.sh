@@ -151,13 +151,17 @@ for workload in "${workloads[@]}"; do
 	# the rounds' ratios as a sample: mean and its 95% interval (Student's
 	# t, two-sided; 1.96 past 30 rounds)
 	for o in "${outputs[@]}"; do
-		awk -v o="$o" '{ r[NR] = $1; s += $1 } END {
+		awk -v o="$o" 'function root(x, r, i) { # no sqrt() in busybox awk
+				if (x <= 0) return 0
+				for (r = x > 1 ? x : 1; i < 60; i++) r = (r + x / r) / 2
+				return r }
+			{ r[NR] = $1; s += $1 } END {
 			n = NR; m = s / n
-			for (i = 1; i <= n; i++) v += (r[i] - m) ^ 2
+			for (i = 1; i <= n; i++) v += (r[i] - m) * (r[i] - m)
 			split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 " \
 			      "2.13 2.12 2.11 2.10 2.09 2.09 2.08 2.07 2.07 2.06 2.06 2.06 2.05 2.05 2.05", t, " ")
 			if (n < 2) { printf "  ratio %s: mean %.3f (one round)\n", o, m; exit }
-			ci = (n - 1 <= 29 ? t[n - 1] : 1.96) * sqrt(v / (n - 1) / n)
+			ci = (n - 1 <= 29 ? t[n - 1] : 1.96) * root(v / (n - 1) / n)
 			printf "  ratio %s: mean %.3f +- %.3f (95%%, %d rounds)\n", o, m, ci, n }' "$tmp/ratio.$o"
 	done
 done

@@ -115,16 +115,20 @@ n=$(wc -l <"$tmp/pairs")
 med=$(awk '{ print $1 ? $2 / $1 : 0 }' "$tmp/pairs" | sort -g |
 	awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
 awk -v med="$med" '
+	function root(x, r, i) { # no sqrt() in busybox awk
+		if (x <= 0) return 0
+		for (r = x > 1 ? x : 1; i < 60; i++) r = (r + x / r) / 2
+		return r }
 	{ r = $1 ? $2 / $1 : 0; s += r; ss += r * r; off += $1; on += $2; lost += $4
 	  cpu += $5; dt += $6
 	  if (NR == 1 || r < lo) lo = r
 	  if (NR == 1 || r > hi) hi = r }
 	END {
 		n = NR; mean = s / n
-		sd = n > 1 ? sqrt((ss - n * mean * mean) / (n - 1)) : 0
+		sd = n > 1 ? root((ss - n * mean * mean) / (n - 1)) : 0
 		printf "off %.0f conn/s, on %.0f conn/s (means of the windows)\n", off / n, on / n
 		printf "ratio: median %.3f, mean %.3f +- %.3f (95%%), spread %.3f..%.3f, %d pairs\n",
-			med, mean, 2 * sd / sqrt(n), lo, hi, n
+			med, mean, 2 * sd / root(n), lo, hi, n
 		printf "socktrace: %.1f%% of one CPU in the windows with it; events lost: %d\n",
 			dt ? 100 * cpu / dt : 0, lost
 	}' "$tmp/pairs"
