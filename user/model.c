@@ -616,9 +616,13 @@ char *st_model__headline(const struct st_model *m, char *buf, size_t len)
 		if (!l->drops_changed_ns || m->now_ns - l->drops_changed_ns > 10 * NS_PER_S)
 			continue;
 		st_addr_format(addr, sizeof(addr), l->local.family, l->local.addr, l->local.port);
-		sb_printf(&b, "%s overflows in bursts: %u dropped since start, the last %s ago",
-			  addr, l->drops - l->drops_base,
-			  ago(d, sizeof(d), m->now_ns, l->drops_changed_ns));
+		/* the listener's own count (its row's) includes drops from
+		 * before socktrace attached: both, so the two agree */
+		sb_printf(&b, "%s overflows in bursts: %u dropped while watched", addr,
+			  l->drops - l->drops_base);
+		if (l->drops_base)
+			sb_printf(&b, " (%u in all)", l->drops);
+		sb_printf(&b, ", the last %s ago", ago(d, sizeof(d), m->now_ns, l->drops_changed_ns));
 		return buf;
 	}
 	for (size_t i = 0; i < m->n_epolls; i++) {

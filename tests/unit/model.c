@@ -304,6 +304,9 @@ static void test_explain(void)
 	st_model__explain_listener(&m, 0, buf, sizeof(buf));
 	ASSERT_TRUE(strstr(buf, "overflows in bursts") != NULL, "bursts");
 	ASSERT_TRUE(strstr(buf, "the last 1.00 s ago") != NULL, "last drop time");
+	st_model__headline(&m, line, sizeof(line));
+	ASSERT_STREQ(line, "127.0.0.1:8080 overflows in bursts: 57 dropped while watched, the last 1.00 s ago",
+		     "bursts headline: every drop seen");
 
 	/* SYN queue */
 	feed(&m, 16 * S, 0, 128, 7, 57, 0);
@@ -318,6 +321,21 @@ static void test_explain(void)
 	st_model__explain_listener(&m, 0, buf, sizeof(buf));
 	ASSERT_TRUE(strstr(buf, "full for at least 2.00 s") != NULL, "full before we looked");
 	ASSERT_TRUE(strstr(buf, "100 since the socket was made") != NULL, "old drops");
+	/* 100 drops before attach, then drained and 3 more: the headline
+	 * counts those and names the row's total */
+	{
+		struct st_model m2;
+
+		st_model__init(&m2, 42);
+		feed(&m2, 10 * S, 0, 8, 0, 100, 0);
+		feed(&m2, 12 * S, 0, 8, 0, 103, 0);
+		feed(&m2, 13 * S, 0, 8, 0, 103, 0);
+		st_model__headline(&m2, line, sizeof(line));
+		ASSERT_STREQ(line,
+			     "127.0.0.1:8080 overflows in bursts: 3 dropped while watched (103 in all), the last 1.00 s ago",
+			     "bursts headline: drops from before attach in the total only");
+		st_model__free(&m2);
+	}
 
 	/* epoll: ready list stuck */
 	feed(&m, 13 * S, 0, 8, 0, 100, 2);
