@@ -92,7 +92,7 @@ static const struct argp_option opts[] = {
 	{ "read", 'r', "FILE", 0, "Read a recorded trace", 3 },
 	{ "export", OPT_EXPORT, "FORMAT", 0, "With -r: convert (perfetto: Chrome Trace Event JSON)", 3 },
 	{ "output", 'o', "FILE", 0, "Output file for --export (default: stdout)", 3 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf messages (verifier logs)", 4 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf messages (verifier logs), and when syscall exits pass from a tracepoint to fexit alone", 4 },
 	{},
 };
 
