@@ -149,16 +149,18 @@ static const struct prog_def prog_defs[] = {
 
 /* The syscalls whose exits tp_syscall_exit takes, each on its own
  * tracepoint (those tp_sys_exit lets through; a kernel may lack some:
- * arm64 has no epoll_wait), and the fexit_sys_* programs, on the syscalls'
- * functions of the same names (SYS_FN). */
+ * arm64 has no epoll_wait), and the fexit_sys_* programs of prog_defs, on
+ * the syscalls' functions of the same names (SYS_FN). */
 static const char *const exit_syscalls[] = { "connect",	    "accept",	   "accept4",
 					      "epoll_wait",  "epoll_pwait", "epoll_pwait2",
 					      "epoll_create", "epoll_create1" };
 #define N_EXIT_SYSCALLS (sizeof(exit_syscalls) / sizeof(exit_syscalls[0]))
-static const char *const exit_fns[N_EXIT_SYSCALLS] = {
-	SYS_FN "connect",     SYS_FN "accept",	     SYS_FN "accept4",	   SYS_FN "epoll_wait",
-	SYS_FN "epoll_pwait", SYS_FN "epoll_pwait2", SYS_FN "epoll_create", SYS_FN "epoll_create1"
-};
+
+/* Is prog one of the fexit_sys_* programs (syscall exits, no hook's)? */
+static int is_fexit_sys(const char *prog)
+{
+	return !strncmp(prog, "fexit_sys_", 10);
+}
 
 /*
  * The children queued on one listener port, in the order their child_queued
@@ -346,12 +348,14 @@ static int exit_fexit_usable(const struct st_hook_status *hooks, const char **wh
 		return 0;
 	}
 	found = 0;
-	for (size_t i = 0; i < N_EXIT_SYSCALLS; i++) {
-		/* a syscall this arch lacks has no function */
-		if (!cache.vmlinux ||
-		    btf__find_by_name_kind(cache.vmlinux, exit_fns[i], BTF_KIND_FUNC) < 0)
+	for (size_t i = 0; i < N_PROGS; i++) {
+		if (!is_fexit_sys(prog_defs[i].prog))
 			continue;
-		err = func_probe(exit_fns[i], ST_TIER_FENTRY, &r);
+		err = func_probe(prog_defs[i].target, ST_TIER_FENTRY, &r);
+		/* not in kernel BTF: a syscall this arch or kernel lacks */
+		if (err == -ENOENT && (!cache.vmlinux || btf__find_by_name_kind(cache.vmlinux,
+								prog_defs[i].target, BTF_KIND_FUNC) < 0))
+			continue;
 		if (err) {
 			snprintf(buf, sizeof(buf), "not fexit: %s", r);
 			return 0;
@@ -816,9 +820,10 @@ static int open_skel(struct event_source *s)
 	for (i = 0; i < N_PROGS; i++) {
 		struct bpf_program *prog =
 			bpf_object__find_program_by_name(skel->obj, prog_defs[i].prog);
-		int fexit_sys = !strncmp(prog_defs[i].prog, "fexit_sys_", 10);
 		/* syscall exits one way or another (see exit_way()) */
-		int want = fexit_sys && exits != EXIT_FEXIT ? 0 : prog_wanted(&prog_defs[i], s->hooks);
+		int want = is_fexit_sys(prog_defs[i].prog) && exits != EXIT_FEXIT ?
+				   0 :
+				   prog_wanted(&prog_defs[i], s->hooks);
 
 		/* the skb hooks also count SYN drops, to keep their per-packet
 		 * share of the listener's sk_drops right */
@@ -1509,7 +1514,7 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 			break;
 		/* not a hook's: the syscall exits go back to the tracepoints,
 		 * whatever the mode */
-		if (!strncmp(failed_prog, "fexit_sys_", 10) && !cache.fexit_exits_failed[0]) {
+		if (is_fexit_sys(failed_prog) && !cache.fexit_exits_failed[0]) {
 			snprintf(cache.fexit_exits_failed, sizeof(cache.fexit_exits_failed),
 				 "not fexit: program %s failed to load or attach: %s", failed_prog,
 				 errno_name(-err));
