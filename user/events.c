@@ -224,6 +224,7 @@ struct event_source {
 	 * in progress at attach, of these threads (see exit_handover in
 	 * bpf/events.bpf.c) */
 	int handover;
+	int handover_for_good; /* the scan did not finish: no end to it */
 	struct handover_thread *handover_tids;
 	size_t n_handover;
 	uint64_t handover_checked_ns;
@@ -1407,7 +1408,7 @@ static void handover_scan(struct event_source *s)
 	uint64_t now = st_now_ns();
 	size_t cap = 0;
 	char dir[64];
-	struct dirent *d;
+	struct dirent *d = NULL;
 	DIR *tasks;
 
 	if (!s->handover)
@@ -1429,7 +1430,7 @@ static void handover_scan(struct event_source *s)
 			cap = cap ? 2 * cap : 16;
 			t = realloc(s->handover_tids, cap * sizeof(*t));
 			if (!t)
-				break; /* the tracepoint stays on: nothing lost */
+				break;
 			s->handover_tids = t;
 		}
 		if (bpf_map_update_elem(pending_fd, &tid, &one, BPF_ANY))
@@ -1437,9 +1438,12 @@ static void handover_scan(struct event_source *s)
 		s->handover_tids[s->n_handover++] =
 			(struct handover_thread){ tid, nr == -2 ? now + HANDOVER_RUNNING_NS : 0 };
 	}
+	/* a thread left out would lose its call's exit: unless every one was
+	 * looked at, the tracepoint stays on for good */
+	s->handover_for_good = !tasks || d != NULL;
 	if (tasks)
 		closedir(tasks);
-	if (!d && !s->n_handover)
+	if (!s->handover_for_good && !s->n_handover)
 		end_handover(s);
 	s->handover_checked_ns = now;
 }
@@ -1454,7 +1458,8 @@ static void handover_check(struct event_source *s)
 	uint64_t now = st_now_ns();
 	size_t i, kept = 0;
 
-	if (!s->handover || now - s->handover_checked_ns < 50 * 1000 * 1000)
+	if (!s->handover || s->handover_for_good ||
+	    now - s->handover_checked_ns < 50 * 1000 * 1000)
 		return;
 	s->handover_checked_ns = now;
 	for (i = 0; i < s->n_handover; i++) {
