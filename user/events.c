@@ -1358,17 +1358,10 @@ static int exit_syscall_nr(long nr)
  * ours), -3 gone. */
 static long thread_syscall(uint32_t pid, uint32_t tid)
 {
-	char path[64], buf[64] = {};
-	ssize_t r;
-	int fd;
+	char path[64], buf[64];
 
 	snprintf(path, sizeof(path), "/proc/%u/task/%u/syscall", pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -3;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r <= 0)
+	if (st_read_small(path, buf, sizeof(buf)) < 0)
 		return -3;
 	if (!strncmp(buf, "running", 7))
 		return -2;

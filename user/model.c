@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "format.h"
 #include "model.h"
+#include "util.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -640,17 +641,9 @@ char *st_model__headline(const struct st_model *m, char *buf, size_t len)
 static int read_int_file(const char *path)
 {
 	char line[64];
-	int fd, n;
+	int n = st_read_small(path, line, sizeof(line));
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, line, sizeof(line) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	line[n] = '\0';
-	return atoi(line);
+	return n < 0 ? n : atoi(line);
 }
 
 int st_read_somaxconn(uint32_t pid, int *is_target)

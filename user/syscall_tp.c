@@ -9,23 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "syscall_tp.h"
+#include "util.h"
 
 /* where tracefs usually is: its own mount point, or debugfs' automount */
 static const char *const tracefs_dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
 
 static int read_id(const char *dir, const char *name)
 {
-	char path[256], buf[32] = {};
-	ssize_t r;
-	int fd;
+	char path[256], buf[32];
 
 	snprintf(path, sizeof(path), "%s/events/syscalls/sys_exit_%s/id", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return r > 0 ? atoi(buf) : -1;
+	return st_read_small(path, buf, sizeof(buf)) > 0 ? atoi(buf) : -1;
 }
 
 static int read_ids(const char *dir, const char *const *names, int n, int *ids)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,22 @@ int st_pid_alive(uint32_t pid)
 	/* The state follows the last ')' (the name may contain parentheses). */
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+int st_read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t r;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = len > 1 ? read(fd, buf, len - 1) : 0;
+	close(fd);
+	if (r <= 0)
+		return -EIO;
+	buf[r] = '\0';
+	return (int)r;
 }
 
 int st_event_filter_parse(const char *filter, uint64_t *mask)

@@ -32,6 +32,10 @@ const char *st_btf_path(void);
 int st_resolve_pid(uint32_t id, uint32_t *tgid);
 /* 1 when the process still exists (and is not a zombie), 0 otherwise. */
 int st_pid_alive(uint32_t pid);
+/* The start of a small file (a /proc or /sys value) into buf, NUL
+ * terminated: the bytes read, -errno when it does not open, -EIO when
+ * nothing could be read. */
+int st_read_small(const char *path, char *buf, size_t len);
 
 /* --filter "accept,accept_overflow" -> a bit per event type (1 << type);
  * all bits when filter is NULL. Prints one line and returns -EINVAL on an
