@@ -34,6 +34,17 @@ stop_tracer() {
 	wait "$ST_PID" 2>/dev/null
 }
 
+# IDs of the programs and links a running socktrace holds, from its fdinfo.
+held_ids() {
+	local key=$1 pid=$2
+	grep -h "^$key:" /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -un
+}
+# How many of the programs pid $1 holds take syscall exits (by name).
+held_exit_progs() {
+	# shellcheck disable=SC2046
+	"$TB/ev_bpfid" names $(held_ids prog_id "$1") | grep -cE '^(tp_syscall_exit|tp_sys_exit|fexit_sys_)'
+}
+
 # jq over the events of one run, one value per line.
 evq() { jq -r "$2" "$TMP/$1.json" 2>/dev/null; }
 count_type() { evq "$1" "select(.type == \"$2\") | .type" | wc -l; }
@@ -311,12 +322,17 @@ else
 fi
 
 # ---- accept-queue overflow: backlog 2, 50 connects, nobody accepts ----
+# overflow_run ABORT PORT [TAG [SOCKTRACE_ARGS...]]; sets EXIT_PROGS (how
+# many syscall exit programs the tracer held).
 overflow_run() {
 	local abort=$1 port=$2 tag=${3:+ ($3)} n0 n1 events
+	EXIT_PROGS=-1
+	shift $(($# < 3 ? $# : 3))
 	set_abort "$abort"
 	start_server "ovf$port" -p "$port" -b 2 -t 60 noaccept
 	local srv=$SRV_PID
-	start_tracer "$srv" "ovf$port" || return
+	start_tracer "$srv" "ovf$port" "$@" || return
+	EXIT_PROGS=$(held_exit_progs "$ST_PID")
 	n0=$(nstat_get "$NS" TcpExtListenOverflows)
 	in_ns "$TB/ev_client" -H 2 127.0.0.1 "$port" 50 >/dev/null
 	kill "$srv"
@@ -335,6 +351,20 @@ overflow_run() {
 }
 overflow_run 0 8090
 overflow_run 1 8091
+if [ "$EXIT_PROGS" -gt 0 ]; then pass "all events: syscall exit programs held ($EXIT_PROGS)"
+else fail "all events: syscall exit programs held" "none"; fi
+# The listeners' queue events alone take nothing from a syscall's exit: a
+# filter of them loads no program for one (on this tier no syscall
+# tracepoint, so no slow path for every syscall of every task), and the
+# overflows are counted all the same.
+for abort in 0 1; do
+	overflow_run "$abort" $((8070 + abort)) "listener events only" \
+		--filter accept_overflow,syn_queue_full,syn_recv,child_queued
+	check_eq "abort_on_overflow=$abort, listener events only: syscall exit programs held" \
+		"$EXIT_PROGS" 0
+	check_match "abort_on_overflow=$abort, listener events only: said so" "no syscall exits" \
+		"$(head -n1 "$TMP/ovf$((8070 + abort)).err")"
+done
 
 # Two listeners on one port (SO_REUSEPORT, as nginx's `reuseport` makes),
 # each with backlog 2: the kernel spreads the SYNs over both, and each
@@ -682,11 +712,6 @@ fi
 unset SOCKTRACE_SYSCALL_EXITS
 
 # ---- nothing of ours stays attached ----
-# IDs of the programs and links a running socktrace holds, from its fdinfo.
-held_ids() {
-	local key=$1 pid=$2
-	grep -h "^$key:" /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -un
-}
 for how in duration sigterm; do
 	sleep 30 &
 	target=$!

@@ -224,6 +224,8 @@ struct event_source {
 	 * in progress at attach, of these threads (see exit_handover in
 	 * bpf/events.bpf.c) */
 	int handover;
+	/* the filter needs no syscall exit: no program for them loaded */
+	int no_exits;
 	int handover_for_good; /* the scan did not finish: no end to it */
 	struct handover_thread *handover_tids;
 	size_t n_handover;
@@ -252,6 +254,26 @@ static uint32_t bpf_type_mask(uint32_t type_mask)
 	if (type_mask & 1u << ST_EV_EPOLL_WAIT_DONE)
 		type_mask |= 1u << ST_EV_EP_WAKEUP;
 	return type_mask;
+}
+
+/*
+ * The types whose events, or whose sockets' following, take something from
+ * a syscall's exit: an accept's fd and its child, a connect's return, an
+ * epoll_wait's count, a new epoll instance (the wake-ups it is woken for),
+ * and the states and close of the sockets those follow. A filter with none
+ * of them (the listeners' queue events alone: syn_recv, synack_retrans,
+ * syn_queue_full, child_queued, accept_overflow) loads no syscall exit
+ * program: on a kernel without trampolines that is no syscall tracepoint,
+ * and no slow path for every syscall of every task.
+ */
+#define EXIT_TYPES                                                                     \
+	(1u << ST_EV_CONNECT | 1u << ST_EV_CONNECT_DONE | 1u << ST_EV_ACCEPT |           \
+	 1u << ST_EV_EP_WAKEUP | 1u << ST_EV_EPOLL_WAIT_DONE | 1u << ST_EV_STATE |       \
+	 1u << ST_EV_CLOSE)
+
+static int needs_exits(uint32_t type_mask)
+{
+	return (bpf_type_mask(type_mask) & EXIT_TYPES) != 0;
 }
 
 /* ---- probing ---- */
@@ -826,6 +848,11 @@ static int open_skel(struct event_source *s)
 				   0 :
 				   prog_wanted(&prog_defs[i], s->hooks);
 
+		if (s->no_exits && (is_fexit_sys(prog_defs[i].prog) ||
+				    !strcmp(prog_defs[i].prog, "tp_sys_exit") ||
+				    !strcmp(prog_defs[i].prog, "tp_syscall_exit")))
+			want = 0;
+
 		/* the skb hooks also count SYN drops, to keep their per-packet
 		 * share of the listener's sk_drops right */
 		if (skel->rodata->ack_overflow_by_skb &&
@@ -869,7 +896,7 @@ static int open_skel(struct event_source *s)
 		return err;
 	}
 	s->skel = skel;
-	s->handover = exits == EXIT_FEXIT;
+	s->handover = exits == EXIT_FEXIT && !s->no_exits;
 	skel->bss->exit_handover = s->handover;
 	/* whose recursion misses are lost events (read_skipped()): the loaded
 	 * hooks, less tp_set_state_again (its misses are changes tp_set_state
@@ -1495,6 +1522,7 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 		return -ENOMEM;
 	s->pid = pid;
 	s->type_mask = type_mask;
+	s->no_exits = !needs_exits(type_mask);
 	err = choose_tiers(s->hooks, mode, 1);
 	if (err)
 		goto fail;
@@ -1573,6 +1601,9 @@ int event_source__set_filter(struct event_source *s, uint32_t type_mask)
 {
 	if (!s || !s->skel)
 		return -EINVAL;
+	/* opened without the syscall exits these types need */
+	if (s->no_exits && needs_exits(type_mask))
+		return -EOPNOTSUPP;
 	__atomic_store_n(&s->skel->data->type_mask, bpf_type_mask(type_mask), __ATOMIC_RELAXED);
 	s->type_mask = type_mask;
 	return 0;
@@ -1752,6 +1783,11 @@ uint64_t event_source__skipped(const struct event_source *s)
 uint64_t event_source__delivered(const struct event_source *s)
 {
 	return s ? s->delivered : 0;
+}
+
+int event_source__takes_exits(const struct event_source *s)
+{
+	return s && !s->no_exits;
 }
 
 const struct st_hook_status *event_source__hooks(const struct event_source *s)

@@ -41,7 +41,9 @@ int event_source__open_filtered(struct event_source **out, uint32_t pid, enum st
 				uint32_t type_mask);
 /* Only event types whose bit (1u << enum st_event_type) is set are produced
  * (in BPF, so filtered events cost no ring space); default: all. ST_EV_LOST
- * is always reported. Returns 0 or -errno. */
+ * is always reported. Returns 0 or -errno: -EOPNOTSUPP when the source was
+ * opened for the listeners' queue events alone, which loads no syscall exit
+ * program (see event_source__takes_exits()), and type_mask needs them. */
 int event_source__set_filter(struct event_source *s, uint32_t type_mask);
 /* Waits up to timeout_ms (0: no wait) and calls fn for each event, in time
  * order. Events the BPF side could not reserve, and hook runs the kernel
@@ -64,6 +66,9 @@ uint64_t event_source__lost(const struct event_source *s);
 uint64_t event_source__skipped(const struct event_source *s);
 /* Total events delivered so far. */
 uint64_t event_source__delivered(const struct event_source *s);
+/* 1 when the source takes syscall exits, 0 when its filter needs none
+ * and no program for them is loaded (see event_source__set_filter()). */
+int event_source__takes_exits(const struct event_source *s);
 /* Per-hook tier, ST_HOOK_COUNT entries. */
 const struct st_hook_status *event_source__hooks(const struct event_source *s);
 /* Detaches every program and link; accepts NULL. */
@@ -72,10 +77,12 @@ void event_source__close(struct event_source *s);
 /* Probes this kernel without a target: what tier each hook would get with
  * mode, and why. Fills ST_HOOK_COUNT entries. Returns 0 or -errno. */
 int event_source__probe(struct st_hook_status hooks[ST_HOOK_COUNT], enum st_mode mode);
-/* How syscall exits are taken with these hook tiers: "syscalls:sys_exit_*"
- * (only the syscalls socktrace needs run a program) or "raw sys_exit"
- * (every syscall of every process does), with why not the first ("" when
- * it is). */
+/* How syscall exits are taken with these hook tiers: "fexit __x64_sys_*"
+ * (fexit programs on the syscalls socktrace needs; no other syscall pays),
+ * "syscalls:sys_exit_*" (only the syscalls socktrace needs run a program,
+ * every syscall takes the slow path) or "raw sys_exit" (every syscall of
+ * every process runs one), with why not a better way ("" when it is the
+ * best). */
 const char *event_source__syscall_exits(const struct st_hook_status *hooks,
 					const char **why);
 /* How the tracepoint tier tells the SYNs our listeners take from the other

@@ -35,10 +35,14 @@ static void on_event(const struct st_event *e, void *ctx)
 		st_print_event_text(o->f, e);
 }
 
-static void print_tiers(FILE *f, const struct st_hook_status *hooks)
+static void print_tiers(FILE *f, const struct event_source *src)
 {
+	const struct st_hook_status *hooks = event_source__hooks(src);
+
 	for (int h = 0; h < ST_HOOK_COUNT; h++)
 		fprintf(f, "%s%s=%s", h ? " " : "", hooks[h].hook, st_tier_name(hooks[h].tier));
+	if (!event_source__takes_exits(src))
+		fprintf(f, "; no syscall exits (--filter needs none)");
 	fprintf(f, "\n");
 }
 
@@ -89,7 +93,7 @@ int events_cmd(const struct st_env *env)
 		return ST_EXIT_FAIL;
 	st_stdout_buffer();
 	fprintf(stderr, "socktrace: tracing pid %u: ", env->pid);
-	print_tiers(stderr, event_source__hooks(src));
+	print_tiers(stderr, src);
 
 	start = st_now_ns();
 	next_alive = start + ALIVE_CHECK_NS;

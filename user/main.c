@@ -56,6 +56,8 @@ static const char doc[] =
 "  sudo socktrace -p 1234 --once --json      the same as one JSON object\n"
 "  sudo socktrace -p 1234 --events --duration 10\n"
 "                                            10 s of connect/accept/overflow...\n"
+"  sudo socktrace -p 1234 --events --filter accept_overflow,syn_queue_full\n"
+"                                            the drops alone, at the least cost\n"
 "  sudo socktrace -p 1234 --no-tui -w x.st   record headless until Ctrl-C\n"
 "  socktrace -r x.st --text                  print a recording\n"
 "  socktrace -r x.st --export perfetto -o x.json\n"
@@ -80,7 +82,8 @@ static const struct argp_option opts[] = {
 	{ "text", OPT_TEXT, NULL, 0, "Text output for -r", 1 },
 	{ "duration", OPT_DURATION, "SECONDS", 0, "Stop after SECONDS (decimals allowed)", 1 },
 	{ "filter", OPT_FILTER, "TYPES", 0,
-	  "Only these event types, comma-separated (e.g. accept,accept_overflow)", 1 },
+	  "Only these event types, comma-separated (e.g. accept,accept_overflow); "
+	  "the listeners' queue events alone need no syscall exits and cost least", 1 },
 	{ "interval", 'i', "MS", 0, "Refresh interval of the UI and snapshots (default 100)", 2 },
 	{ "mode", OPT_MODE, "MODE", 0,
 	  "Hook tier: auto (default: best per hook), fentry, kprobe, tracepoint", 2 },
