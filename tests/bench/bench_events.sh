@@ -10,11 +10,16 @@
 #
 # OUTPUT is what socktrace does with the events (default json,tui): json
 # (--json to /dev/null, formatting every event), text, filter (--filter
-# accept_overflow: every hook attached and following the target's sockets,
-# almost nothing emitted), unarmed (every hook attached, none at work:
-# the price of the hooks alone; SOCKTRACE_UNARMED=1) or tui (the live view,
+# accept_overflow, an overflow watch: every hook but the syscall exits
+# attached and following the target's sockets, which a filter of the
+# listeners' queue events does not load; almost nothing emitted), unarmed (every hook attached, none at work:
+# the price of the hooks alone; SOCKTRACE_UNARMED=1), tui (the live view,
 # `socktrace --pid SERVER`, in a tmux pane: every event into its model, plus
-# its snapshots and frames; events and lost from SOCKTRACE_TUI_STATS).
+# its snapshots and frames; events and lost from SOCKTRACE_TUI_STATS) or
+# floor (no socktrace: tests/progs/tpfloor holds a syscall exit tracepoint
+# that runs no code, which sends every syscall down the kernel's slow path:
+# what the tracepoint tier's syscall exits cost before socktrace does
+# anything).
 # Several outputs are measured in the same rounds, which prices each layer
 # side by side.
 # Workloads: churn (connect, close; the server accepts and closes) and echo
@@ -32,7 +37,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TB=$ROOT/tests/.output
 SOCKTRACE=${SOCKTRACE:-$ROOT/socktrace}
 SECS=5 ROUNDS=3 THREADS=2 OUTPUTS=json,tui WORKLOADS=churn,echo
-usage="usage: $0 [-d SECONDS] [-r ROUNDS] [-j THREADS] [-o json|text|filter|unarmed|tui[,...]] [-w churn|echo[,...]]"
+usage="usage: $0 [-d SECONDS] [-r ROUNDS] [-j THREADS] [-o json|text|filter|unarmed|tui|floor[,...]] [-w churn|echo[,...]]"
 while getopts "d:r:j:o:w:" opt; do
 	case $opt in
 	d) SECS=$OPTARG ;;
@@ -68,7 +73,7 @@ cleanup() {
 trap cleanup EXIT
 . "$ROOT/tests/bench/churn_server.sh"
 for o in "${outputs[@]}"; do
-	socktrace_output "$o" || { echo "bad -o '$o' (json, text, filter, unarmed or tui)" >&2; exit 2; }
+	socktrace_output "$o" || { echo "bad -o '$o' (json, text, filter, unarmed, tui or floor)" >&2; exit 2; }
 done
 
 # CPU time of a process in ns (schedstat's run time: utime and stime count

@@ -6,8 +6,11 @@
 # trampolines, else syscalls:sys_exit_*), and with the tracepoints forced
 # (SOCKTRACE_SYSCALL_EXITS=tracepoint). Any syscall tracepoint sends every
 # syscall of every task down the kernel's slow path; fexit programs cost only
-# the syscalls they are on. Rounds run off, default, tracepoint, tracepoint,
-# default, off, against a drift; the figures are medians over the rounds.
+# the syscalls they are on. The floor beside them is no socktrace at all:
+# tests/progs/tpfloor holding one syscall exit tracepoint that runs no code,
+# the slow path's price alone. Rounds run off, default, tracepoint, floor,
+# floor, tracepoint, default, off, against a drift; the figures are medians
+# over the rounds.
 #
 #   bench_syscalls.sh [-n CALLS] [-r ROUNDS]
 set -euo pipefail
@@ -38,10 +41,15 @@ sleep 100000 &
 target=$!
 
 # run WAY: prints syscost's best ns per call, with socktrace attached WAY
-# (off, default, tracepoint)
+# (off, default, tracepoint) or with tpfloor (floor)
 run() {
 	local way=$1 best
-	if [ "$way" != off ]; then
+	if [ "$way" = floor ]; then
+		"$TB/tpfloor" "$floor_id" >"$tmp/floor.out" &
+		st=$!
+		for _ in $(seq 200); do grep -q HOLDING "$tmp/floor.out" && break; sleep 0.05; done
+		grep -q HOLDING "$tmp/floor.out" || { echo "bench_syscalls: tpfloor did not start" >&2; exit 1; }
+	elif [ "$way" != off ]; then
 		if [ "$way" = tracepoint ]; then
 			SOCKTRACE_SYSCALL_EXITS=tracepoint "$SOCKTRACE" -p "$target" --events --json \
 				>/dev/null 2>"$tmp/st.err" &
@@ -57,7 +65,11 @@ run() {
 	fi
 	best=$("$TB/syscost" "$CALLS" 5 | awk '{ print $2 }')
 	[ -n "$best" ] || { echo "bench_syscalls: syscost printed nothing" >&2; exit 1; }
-	if [ "$way" != off ]; then
+	if [ "$way" = floor ]; then
+		kill "$st"
+		wait "$st" 2>/dev/null || true
+		st=
+	elif [ "$way" != off ]; then
 		kill -INT "$st"
 		wait "$st" || true
 		st=
@@ -68,8 +80,15 @@ run() {
 default=$("$SOCKTRACE" --probe --json 2>/dev/null | jq -r .syscall_exits)
 forced=$(SOCKTRACE_SYSCALL_EXITS=tracepoint "$SOCKTRACE" --probe --json 2>/dev/null | jq -r .syscall_exits)
 echo "kernel $(uname -r); syscall exits: default $default, forced $forced"
+# the floor's tracepoint: a syscall syscost does not make
+. "$ROOT/tests/bench/churn_server.sh"
+floor_id=$(syscall_tp_id sys_exit_sync)
+ways="default tracepoint"
+[ -n "$floor_id" ] && ways="$ways floor"
+[ -n "$floor_id" ] || echo "no syscalls:sys_exit_sync tracepoint: no floor"
+rev=$(echo "$ways" | tr ' ' '\n' | tac | tr '\n' ' ')
 for r in $(seq "$ROUNDS"); do
-	for way in off default tracepoint tracepoint default off; do
+	for way in off $ways $rev off; do
 		ns=$(run "$way")
 		echo "$way $ns" >>"$tmp/runs"
 	done
@@ -78,9 +97,12 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 off=$(awk '$1 == "off" { print $2 }' "$tmp/runs" | median)
 printf "getppid, ns per call (median of %d runs each, %d calls, best of 5):\n" $((2 * ROUNDS)) "$CALLS"
 printf "  %-34s %8.1f\n" "without socktrace" "$off"
-for way in default tracepoint; do
+for way in $ways; do
 	m=$(awk -v w=$way '$1 == w { print $2 }' "$tmp/runs" | median)
-	label="with socktrace, $default"
-	[ $way = tracepoint ] && label="with socktrace, $forced"
+	case $way in
+	default) label="with socktrace, $default" ;;
+	tracepoint) label="with socktrace, $forced" ;;
+	floor) label="floor: a tracepoint, no code" ;;
+	esac
 	printf "  %-34s %8.1f  (%+.1f%%)\n" "$label" "$m" "$(awk -v m="$m" -v o="$off" 'BEGIN { print (m / o - 1) * 100 }')"
 done

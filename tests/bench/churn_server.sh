@@ -23,26 +23,54 @@ churn_server_start() {
 # socktrace_output OUTPUT: sets st_out (socktrace's arguments), st_env
 # (its environment) and st_tui for what the benchmarks call an output: json
 # (--events --json, every event formatted), text, filter (--filter
-# accept_overflow: every hook at work, almost nothing emitted), unarmed
+# accept_overflow: every hook at work but the syscall exits, which that
+# filter needs none of; almost nothing emitted), unarmed
 # (every hook attached, none at work: SOCKTRACE_UNARMED=1), tui (the live
 # view, `socktrace --pid`, in a tmux pane: events into its model,
-# snapshots, frames). Returns 1 for anything else.
+# snapshots, frames), floor (not socktrace: tests/progs/tpfloor holding a
+# syscall exit tracepoint that runs no code, the kernel's price for taking
+# syscall exits that way, which the tracepoint tier pays before any work of
+# its own). Returns 1 for anything else.
 socktrace_output() {
-	st_out=(--events) st_env=() st_tui=0
+	st_out=(--events) st_env=() st_tui=0 st_floor=0
 	case $1 in
 	json) st_out+=(--json) ;;
 	text) ;;
 	filter) st_out+=(--filter accept_overflow) ;;
 	unarmed) st_env=(SOCKTRACE_UNARMED=1) ;;
 	tui) st_out=() st_tui=1 ;;
+	floor) st_floor=1 ;;
 	*) return 1 ;;
 	esac
+}
+
+# syscall_tp_id NAME: the id of tracepoint syscalls:NAME, from tracefs (a
+# private mount of it in $tmp when it is not mounted); empty when none.
+syscall_tp_id() {
+	local d
+	for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
+		[ -r "$d/events/syscalls/$1/id" ] && { cat "$d/events/syscalls/$1/id"; return; }
+	done
+	mkdir -p "$tmp/tracefs"
+	mount -t tracefs tracefs "$tmp/tracefs" 2>/dev/null || return 0
+	cat "$tmp/tracefs/events/syscalls/$1/id" 2>/dev/null || true
+	umount "$tmp/tracefs"
 }
 
 # socktrace_start: socktrace on $srv, as socktrace_output set it up; sets st
 # (its pid). Returns once it traces, 1 when it does not start.
 socktrace_start() {
 	rm -f "$tmp/st.pid" "$tmp/stats" "$tmp/st.err"
+	if [ "$st_floor" = 1 ]; then
+		local id
+		id=$(syscall_tp_id sys_exit_sync) # a syscall no load here makes
+		[ -n "$id" ] || { echo "-o floor: no syscalls:sys_exit_sync tracepoint" >"$tmp/st.err"; return 1; }
+		[ -x "$TB/tpfloor" ] || { echo "-o floor: build first: make test-bins" >"$tmp/st.err"; return 1; }
+		"$TB/tpfloor" "$id" >"$tmp/floor.out" 2>"$tmp/st.err" &
+		st=$!
+		for _ in $(seq 200); do grep -q HOLDING "$tmp/floor.out" && return 0; sleep 0.05; done
+		return 1
+	fi
 	if [ "$st_tui" = 1 ]; then
 		command -v tmux >/dev/null || { echo "-o tui needs tmux" >&2; return 1; }
 		tmux new-session -d -s "socktrace-bench$$" -x 120 -y 40 \
@@ -72,6 +100,10 @@ socktrace_stop() {
 		tmux kill-session -t "socktrace-bench$$" 2>/dev/null
 		st_events=$(awk '$1 == "events" { print $2 }' "$tmp/stats" 2>/dev/null)
 		st_lost=$(awk '$1 == "lost" { print $2 }' "$tmp/stats" 2>/dev/null)
+	elif [ "$st_floor" = 1 ]; then
+		kill "$st" # SIGTERM: a background job of a script ignores SIGINT
+		wait "$st" 2>/dev/null || true
+		st_events=0 st_lost=0
 	else
 		kill -INT "$st"
 		wait "$st" || true
