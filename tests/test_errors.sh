@@ -27,6 +27,12 @@ expect "bad interval" 2 "invalid interval" "$SOCKTRACE" -p 1 -i 0
 expect "bad duration" 2 "invalid duration" "$SOCKTRACE" -p 1 --events --duration -3
 expect "two modes" 2 "choose one of" "$SOCKTRACE" -p 1 --once --events
 expect "stray argument" 2 "unexpected argument" "$SOCKTRACE" -p 1 --once extra
+expect "--filter where nothing is printed" 2 "--filter picks the events printed" \
+	"$SOCKTRACE" -p 1 --once --filter accept
+expect "--filter with the live view" 2 "--filter picks the events printed" \
+	"$SOCKTRACE" -p 1 --filter accept
+expect "--filter with --export" 2 "--filter picks the events printed" \
+	"$SOCKTRACE" -r x.st --export perfetto --filter accept
 
 # No root: drop to nobody with no capabilities.
 sleep 30 & _pids+=($!); target=$!

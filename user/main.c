@@ -82,8 +82,9 @@ static const struct argp_option opts[] = {
 	{ "text", OPT_TEXT, NULL, 0, "Text output for -r", 1 },
 	{ "duration", OPT_DURATION, "SECONDS", 0, "Stop after SECONDS (decimals allowed)", 1 },
 	{ "filter", OPT_FILTER, "TYPES", 0,
-	  "Only these event types, comma-separated (e.g. accept,accept_overflow); "
-	  "the listeners' queue events alone need no syscall exits and cost least", 1 },
+	  "Only these event types, comma-separated (e.g. accept,accept_overflow), "
+	  "with --events or -r and --text/--json; the listeners' queue events alone "
+	  "need no syscall exits and cost least", 1 },
 	{ "interval", 'i', "MS", 0, "Refresh interval of the UI and snapshots (default 100)", 2 },
 	{ "mode", OPT_MODE, "MODE", 0,
 	  "Hook tier: auto (default: best per hook), fentry, kprobe, tracepoint", 2 },
@@ -200,6 +201,11 @@ static int check_usage(void)
 	}
 	if ((env.text || env.export_fmt || env.output_path) && !env.read_path) {
 		st_err("--text, --export and -o go with -r FILE");
+		return -EINVAL;
+	}
+	/* it picks the events printed: elsewhere it would do nothing */
+	if (env.filter && !env.events && !(env.read_path && (env.text || env.json))) {
+		st_err("--filter picks the events printed: use it with --events, or -r FILE with --text or --json");
 		return -EINVAL;
 	}
 	if (env.output_path && !env.export_fmt) {
