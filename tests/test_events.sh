@@ -80,6 +80,16 @@ if [ -n "$SOCKTRACE_MODE" ]; then
 	"$SOCKTRACE" --probe --mode "$SOCKTRACE_MODE" >"$TMP/probe_mode.txt" 2>&1
 	check_eq "probe --mode $SOCKTRACE_MODE available" "$?" 0
 fi
+# Where syscall exits cost every syscall, --probe names the way not to pay.
+"$SOCKTRACE" --probe "${MODE_ARGS[@]}" >"$TMP/probe_exits.txt" 2>&1
+case $("$SOCKTRACE" --probe --json "${MODE_ARGS[@]}" 2>/dev/null | jq -r .syscall_exits) in
+fexit*)
+	check "probe: no filter advice where fexit takes the exits" \
+		sh -c '! grep -q "none taken by --events --filter" "$1"' _ "$TMP/probe_exits.txt" ;;
+*)
+	check_match "probe: names the filter that takes no syscall exit" \
+		"none taken by --events --filter of listener events alone" "$(cat "$TMP/probe_exits.txt")" ;;
+esac
 # The epoll hook needs sk_data_ready in the tracepoint tier (Linux 6.6+).
 EPOLL_TIER=$("$SOCKTRACE" --probe --json "${MODE_ARGS[@]}" 2>/dev/null |
 	jq -r '.hooks[] | select(.hook == "ep_poll_callback") | .tier')

@@ -180,6 +180,10 @@ int probe_cmd(const struct st_env *env)
 		else
 			printf("\nsyscall exits: %s, every syscall runs a program: %s\n", exits,
 			       exits_why);
+		/* where the exits cost every syscall, the way not to pay */
+		if (strncmp(exits, "fexit", 5))
+			printf("  (none taken by --events --filter of listener events alone: syn_recv, "
+			       "synack_retrans, syn_queue_full, child_queued, accept_overflow)\n");
 		printf("SYN packets: %s\n", event_source__syn_packets());
 	}
 	if (fflush(stdout) || ferror(stdout))
