@@ -393,7 +393,8 @@ static int exit_fexit_usable(const struct st_hook_status *hooks, const char **wh
 	return 1;
 }
 
-enum exit_way { EXIT_RAW, EXIT_PER_SYSCALL, EXIT_FEXIT };
+/* EXIT_NONE: none taken, a filter needing none (open_skel() only) */
+enum exit_way { EXIT_RAW, EXIT_PER_SYSCALL, EXIT_FEXIT, EXIT_NONE };
 
 /* How syscall exits are taken with these hook tiers; why not a better way. */
 static enum exit_way exit_way(const struct st_hook_status *hooks, const char **why)
@@ -832,6 +833,8 @@ static int open_skel(struct event_source *s)
 	/* with fexit, a tracepoint too, for the calls in progress at attach */
 	if (exits == EXIT_FEXIT)
 		tp_way = exit_tps_usable(s->hooks, &why) ? EXIT_PER_SYSCALL : EXIT_RAW;
+	if (s->no_exits)
+		exits = tp_way = EXIT_NONE;
 	skel = events_bpf__open_opts(&open_opts);
 	if (!skel)
 		return -errno;
@@ -847,11 +850,6 @@ static int open_skel(struct event_source *s)
 		int want = is_fexit_sys(prog_defs[i].prog) && exits != EXIT_FEXIT ?
 				   0 :
 				   prog_wanted(&prog_defs[i], s->hooks);
-
-		if (s->no_exits && (is_fexit_sys(prog_defs[i].prog) ||
-				    !strcmp(prog_defs[i].prog, "tp_sys_exit") ||
-				    !strcmp(prog_defs[i].prog, "tp_syscall_exit")))
-			want = 0;
 
 		/* the skb hooks also count SYN drops, to keep their per-packet
 		 * share of the listener's sk_drops right */
@@ -896,7 +894,7 @@ static int open_skel(struct event_source *s)
 		return err;
 	}
 	s->skel = skel;
-	s->handover = exits == EXIT_FEXIT && !s->no_exits;
+	s->handover = exits == EXIT_FEXIT;
 	skel->bss->exit_handover = s->handover;
 	/* whose recursion misses are lost events (read_skipped()): the loaded
 	 * hooks, less tp_set_state_again (its misses are changes tp_set_state

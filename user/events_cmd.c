@@ -173,17 +173,19 @@ int probe_cmd(const struct st_env *env)
 			printf("\nsyscall exits: %s (only the syscalls needed pay; a tracepoint as well "
 			       "until the target's calls in progress at attach have returned)\n",
 			       exits);
-		else if (!strncmp(exits, "syscalls:", 9))
-			printf("\nsyscall exits: %s (a program at the syscalls needed only, but every "
-			       "syscall takes the kernel's slow path while any syscall tracepoint is on; %s)\n",
-			       exits, exits_why);
-		else
-			printf("\nsyscall exits: %s, every syscall runs a program: %s\n", exits,
-			       exits_why);
-		/* where the exits cost every syscall, the way not to pay */
-		if (strncmp(exits, "fexit", 5))
+		else {
+			if (!strncmp(exits, "syscalls:", 9))
+				printf("\nsyscall exits: %s (a program at the syscalls needed only, but "
+				       "every syscall takes the kernel's slow path while any syscall "
+				       "tracepoint is on; %s)\n",
+				       exits, exits_why);
+			else
+				printf("\nsyscall exits: %s, every syscall runs a program: %s\n", exits,
+				       exits_why);
+			/* where the exits cost every syscall, the way not to pay */
 			printf("  (none taken by --events --filter of listener events alone: syn_recv, "
 			       "synack_retrans, syn_queue_full, child_queued, accept_overflow)\n");
+		}
 		printf("SYN packets: %s\n", event_source__syn_packets());
 	}
 	if (fflush(stdout) || ferror(stdout))
