@@ -12,8 +12,9 @@
 # (--json to /dev/null, formatting every event), text, filter (--filter
 # accept_overflow, an overflow watch: every hook but the syscall exits
 # attached and following the target's sockets, which a filter of the
-# listeners' queue events does not load; almost nothing emitted), unarmed (every hook attached, none at work:
-# the price of the hooks alone; SOCKTRACE_UNARMED=1), tui (the live view,
+# listeners' queue events does not load; almost nothing emitted), unarmed
+# (every hook attached, none at work: the price of the hooks alone;
+# SOCKTRACE_UNARMED=1), tui (the live view,
 # `socktrace --pid SERVER`, in a tmux pane: every event into its model, plus
 # its snapshots and frames; events and lost from SOCKTRACE_TUI_STATS) or
 # floor (no socktrace: tests/progs/tpfloor holds a syscall exit tracepoint

@@ -45,10 +45,7 @@ target=$!
 run() {
 	local way=$1 best
 	if [ "$way" = floor ]; then
-		"$TB/tpfloor" "$floor_id" >"$tmp/floor.out" &
-		st=$!
-		for _ in $(seq 200); do grep -q HOLDING "$tmp/floor.out" && break; sleep 0.05; done
-		grep -q HOLDING "$tmp/floor.out" || { echo "bench_syscalls: tpfloor did not start" >&2; exit 1; }
+		socktrace_start || { echo "bench_syscalls: tpfloor did not start: $(cat "$tmp/st.err")" >&2; exit 1; }
 	elif [ "$way" != off ]; then
 		if [ "$way" = tracepoint ]; then
 			SOCKTRACE_SYSCALL_EXITS=tracepoint "$SOCKTRACE" -p "$target" --events --json \
@@ -66,9 +63,7 @@ run() {
 	best=$("$TB/syscost" "$CALLS" 5 | awk '{ print $2 }')
 	[ -n "$best" ] || { echo "bench_syscalls: syscost printed nothing" >&2; exit 1; }
 	if [ "$way" = floor ]; then
-		kill "$st"
-		wait "$st" 2>/dev/null || true
-		st=
+		socktrace_stop
 	elif [ "$way" != off ]; then
 		kill -INT "$st"
 		wait "$st" || true
@@ -80,9 +75,9 @@ run() {
 default=$("$SOCKTRACE" --probe --json 2>/dev/null | jq -r .syscall_exits)
 forced=$(SOCKTRACE_SYSCALL_EXITS=tracepoint "$SOCKTRACE" --probe --json 2>/dev/null | jq -r .syscall_exits)
 echo "kernel $(uname -r); syscall exits: default $default, forced $forced"
-# the floor's tracepoint: a syscall syscost does not make
+# the floor: churn_server.sh's, on a syscall syscost does not make
 . "$ROOT/tests/bench/churn_server.sh"
-floor_id=$(syscall_tp_id sys_exit_sync)
+socktrace_output floor
 ways="default tracepoint"
 [ -n "$floor_id" ] && ways="$ways floor"
 [ -n "$floor_id" ] || echo "no syscalls:sys_exit_sync tracepoint: no floor"

@@ -39,7 +39,8 @@ socktrace_output() {
 	filter) st_out+=(--filter accept_overflow) ;;
 	unarmed) st_env=(SOCKTRACE_UNARMED=1) ;;
 	tui) st_out=() st_tui=1 ;;
-	floor) st_floor=1 ;;
+	# its tracepoint's id looked up once (a syscall no load here makes)
+	floor) floor_id=${floor_id-$(syscall_tp_id sys_exit_sync)}; st_floor=1 ;;
 	*) return 1 ;;
 	esac
 }
@@ -62,11 +63,9 @@ syscall_tp_id() {
 socktrace_start() {
 	rm -f "$tmp/st.pid" "$tmp/stats" "$tmp/st.err"
 	if [ "$st_floor" = 1 ]; then
-		local id
-		id=$(syscall_tp_id sys_exit_sync) # a syscall no load here makes
-		[ -n "$id" ] || { echo "-o floor: no syscalls:sys_exit_sync tracepoint" >"$tmp/st.err"; return 1; }
+		[ -n "$floor_id" ] || { echo "-o floor: no syscalls:sys_exit_sync tracepoint" >"$tmp/st.err"; return 1; }
 		[ -x "$TB/tpfloor" ] || { echo "-o floor: build first: make test-bins" >"$tmp/st.err"; return 1; }
-		"$TB/tpfloor" "$id" >"$tmp/floor.out" 2>"$tmp/st.err" &
+		"$TB/tpfloor" "$floor_id" >"$tmp/floor.out" 2>"$tmp/st.err" &
 		st=$!
 		for _ in $(seq 200); do grep -q HOLDING "$tmp/floor.out" && return 0; sleep 0.05; done
 		return 1
