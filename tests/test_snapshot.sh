@@ -98,6 +98,30 @@ check_eq "ready == the 2 readable fds" "$got_ready" "$want_ready"
 check_eq "epoll fd typed" "$(jq -r ".fds[] | select(.fd == $epfd) | .type" <<<"$json")" epoll
 kill "$SRV"
 
+# --- epoll items nothing in the fd table leads to ----------------------------
+# Pipes watched and then closed here, their files held open by a child
+# process only: the snapshot finds such items by walking the instance's
+# interest tree, up to 256 an instance. The instance with 300 is walked
+# first (its fd is lower): the second's 3 must all be there all the same.
+server --epoll-orphans 300 --epoll-orphans 3
+json=$(snap)
+read -r ep_many ep_few <<<"$(srv_get epoll_orphans | tr '\n' ' ')"
+for ep in $ep_many $ep_few; do
+	want=$(awk '/^tfd:/ { print $2, $4 }' "/proc/$SRV/fdinfo/$ep" |
+		while read -r fd hex; do echo "$fd $((16#$hex))"; done | sort -n)
+	got=$(jq -r ".epolls[] | select(.fd == $ep) | .interest[] | \"\(.fd) \(.mask)\"" <<<"$json" | sort -n)
+	if [ "$ep" = "$ep_few" ]; then
+		check_eq "closed watched fds: interest == fdinfo tfd lines" "$got" "$want"
+		check_eq "closed watched fds: 3 items" "$(grep -c . <<<"$got")" 3
+	else
+		check_eq "closed watched fds: fdinfo has 300" "$(grep -c . <<<"$want")" 300
+		check_eq "closed watched fds: 256 of 300 (the walk's bound)" "$(grep -c . <<<"$got")" 256
+		check_eq "closed watched fds: each one fdinfo lists" \
+			"$(comm -23 <(sort <<<"$got") <(sort <<<"$want") | grep -c .)" 0
+	fi
+done
+kill "$SRV"
+
 # --- other kinds: IPv6 listener, UDP with queued datagrams, unix, pipe, file
 echo data >"$TMP/regular file"
 server --listen6 8082 --udp 9000:3 --unix "$TMP/sock" --pipe x --file "$TMP/regular file"

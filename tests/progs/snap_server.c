@@ -6,6 +6,10 @@
  *   --listen ADDR:PORT --backlog N   TCP listener that never accepts
  *   --listen6 PORT                   IPv6 listener on [::1]:PORT
  *   --epoll N:R                      epoll watching N pipes, R of them readable
+ *   --epoll-orphans N                epoll watching N pipes whose fds were then
+ *                                    closed, their files held open by a child
+ *                                    process only: items nothing in this fd
+ *                                    table leads to (fdinfo lists them)
  *   --udp PORT:COUNT                 UDP socket with COUNT datagrams queued
  *   --tcp-pair PORT:BYTES            a connected TCP pair on 127.0.0.1:PORT, both
  *                                    ends held; BYTES sent to the accepted end,
@@ -22,6 +26,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -106,6 +111,37 @@ int main(int argc, char **argv)
 				}
 				printf("watched %d\n", p[0]);
 			}
+		} else if (!strcmp(opt, "--epoll-orphans")) {
+			int n = atoi(val), ep, *rd;
+			struct rlimit rl;
+			pid_t child;
+
+			if (n <= 0 || !(rd = calloc(n, sizeof(*rd))))
+				DIE("bad --epoll-orphans %s", val);
+			CHECK(getrlimit(RLIMIT_NOFILE, &rl));
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			CHECK(ep = epoll_create1(0));
+			printf("epoll_orphans %d\n", ep);
+			for (int k = 0; k < n; k++) {
+				int p[2];
+				struct epoll_event ev = { .events = EPOLLIN };
+
+				CHECK(pipe(p));
+				CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+				close(p[1]);
+				rd[k] = p[0];
+			}
+			/* the child holds the files; this process closes them */
+			CHECK(child = fork());
+			if (!child) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				for (;;)
+					pause();
+			}
+			for (int k = 0; k < n; k++)
+				close(rd[k]);
+			free(rd);
 		} else if (!strcmp(opt, "--udp")) {
 			struct sockaddr_in sin = { .sin_family = AF_INET };
 			int port, count, fd;
