@@ -62,7 +62,7 @@ run() {
 	first_id=$(bpftool prog show --json | jq '[.[].id] | max // 0')
 	"$bin" -p "$srv" --events --json >/dev/null 2>"$tmp/st.err" &
 	st=$!
-	for _ in $(seq 200); do grep -q 'tracing pid' "$tmp/st.err" && break; sleep 0.05; done
+	for _ in $(seq 200); do grep -qs 'tracing pid' "$tmp/st.err" && break; sleep 0.05; done
 	sysctl -qw kernel.bpf_stats_enabled=1
 	bpftool prog show --json >"$tmp/before"
 	conns=$(ip netns exec "$NS" "$TB/churn" client -j 2 -n "$RT" "$port" "$SECS" |

@@ -55,7 +55,7 @@ run() {
 		fi
 		st=$!
 		for _ in $(seq 600); do
-			grep -q 'tracing pid' "$tmp/st.err" && break
+			grep -qs 'tracing pid' "$tmp/st.err" && break
 			kill -0 "$st" 2>/dev/null || { cat "$tmp/st.err" >&2; exit 1; }
 			sleep 0.1
 		done

@@ -86,7 +86,7 @@ socktrace_start() {
 	fi
 	env "${st_env[@]}" "$SOCKTRACE" -p "$srv" "${st_out[@]}" >/dev/null 2>"$tmp/st.err" &
 	st=$!
-	for _ in $(seq 400); do grep -q 'tracing pid' "$tmp/st.err" && return 0; sleep 0.05; done
+	for _ in $(seq 400); do grep -qs 'tracing pid' "$tmp/st.err" && return 0; sleep 0.05; done
 	return 1
 }
 
