@@ -1721,25 +1721,15 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 #endif
 
 /*
- * Each program's syscall number, from read-only data: to clang a load,
- * so one body serves all (with the number a constant apiece, clang laid
- * out the connect one's stack past the limit); to the verifier a constant
- * (a frozen map's), so it verifies that syscall's way alone. Read from the
- * registers, as tp_sys_exit does, every program was verified for all
- * four: 18,000-24,000 instructions and about 0.2 s apiece under QEMU's
- * emulation; now 40 to 900 for connect and the epoll calls.
+ * Each program's syscall number, from read-only data (FEXIT_SYS() makes a
+ * constant apiece): to clang a load, so one body serves all (with the
+ * number a constant apiece, clang laid out the connect one's stack past
+ * the limit); to the verifier a constant (a frozen map's), so it verifies
+ * that syscall's way alone. Read from the registers, as tp_sys_exit does,
+ * every program was verified for all four: 18,000-24,000 instructions and
+ * about 0.2 s apiece under QEMU's emulation; now 40 to 900 for connect and
+ * the epoll calls.
  */
-enum { FX_CONNECT, FX_ACCEPT, FX_ACCEPT4, FX_EPOLL_PWAIT, FX_EPOLL_PWAIT2, FX_EPOLL_CREATE1,
-       FX_EPOLL_WAIT, FX_EPOLL_CREATE, FX_N };
-const volatile long fexit_nr[FX_N] = {
-	[FX_CONNECT] = NR_connect, [FX_ACCEPT] = NR_accept, [FX_ACCEPT4] = NR_accept4,
-	[FX_EPOLL_PWAIT] = NR_epoll_pwait, [FX_EPOLL_PWAIT2] = NR_epoll_pwait2,
-	[FX_EPOLL_CREATE1] = NR_epoll_create1,
-#if !defined(__TARGET_ARCH_arm64)
-	[FX_EPOLL_WAIT] = NR_epoll_wait, [FX_EPOLL_CREATE] = NR_epoll_create,
-#endif
-};
-
 static __always_inline int fexit_sys(struct pt_regs *regs, long ret, long nr)
 {
 	struct task_struct *t = armed_target_task();
@@ -1755,22 +1745,23 @@ static __always_inline int fexit_sys(struct pt_regs *regs, long ret, long nr)
 	return 0;
 }
 
-#define FEXIT_SYS(name, i)                                                          \
+#define FEXIT_SYS(name)                                                             \
+	const volatile long fexit_nr_##name = NR_##name;                            \
 	SEC(SYS_FN(name))                                                           \
 	int BPF_PROG(fexit_sys_##name, struct pt_regs *regs, long ret)              \
 	{                                                                           \
-		return fexit_sys(regs, ret, fexit_nr[i]);                           \
+		return fexit_sys(regs, ret, fexit_nr_##name);                       \
 	}
 
-FEXIT_SYS(connect, FX_CONNECT)
-FEXIT_SYS(accept, FX_ACCEPT)
-FEXIT_SYS(accept4, FX_ACCEPT4)
-FEXIT_SYS(epoll_pwait, FX_EPOLL_PWAIT)
-FEXIT_SYS(epoll_pwait2, FX_EPOLL_PWAIT2)
-FEXIT_SYS(epoll_create1, FX_EPOLL_CREATE1)
+FEXIT_SYS(connect)
+FEXIT_SYS(accept)
+FEXIT_SYS(accept4)
+FEXIT_SYS(epoll_pwait)
+FEXIT_SYS(epoll_pwait2)
+FEXIT_SYS(epoll_create1)
 #if !defined(__TARGET_ARCH_arm64)
-FEXIT_SYS(epoll_wait, FX_EPOLL_WAIT)
-FEXIT_SYS(epoll_create, FX_EPOLL_CREATE)
+FEXIT_SYS(epoll_wait)
+FEXIT_SYS(epoll_create)
 #endif
 
 /* The listener of ours a child just queued on is l, the port's owner, or
