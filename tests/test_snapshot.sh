@@ -27,6 +27,13 @@ server() {
 }
 srv_get() { awk -v k="$1" '$1 == k && NF == 2 { print $2 }' "$SRV_OUT"; }
 snap() { "$SOCKTRACE" -p "$SRV" --once --json; }
+# An epoll instance's interest list as "fd mask" lines, sorted: the
+# kernel's (fdinfo's tfd lines, mask in hex), and the snapshot's (JSON).
+fdinfo_interest() {
+	awk '/^tfd:/ { print $2, $4 }' "/proc/$SRV/fdinfo/$1" |
+		while read -r fd hex; do echo "$fd $((16#$hex))"; done | sort -n
+}
+snap_interest() { jq -r ".epolls[] | select(.fd == $2) | .interest[] | \"\(.fd) \(.mask)\"" <<<"$1" | sort -n; }
 
 # --- accept queue: backlog 4, never accepts, 10 clients --------------------
 server --listen 127.0.0.1:8080 --backlog 4
@@ -87,9 +94,8 @@ kill "$SRV"
 server --epoll 6:2
 epfd=$(srv_get epoll)
 json=$(snap)
-want_interest=$(awk '/^tfd:/ { print $2, $4 }' "/proc/$SRV/fdinfo/$epfd" |
-	while read -r fd hex; do echo "$fd $((16#$hex))"; done | sort -n)
-got_interest=$(jq -r ".epolls[] | select(.fd == $epfd) | .interest[] | \"\(.fd) \(.mask)\"" <<<"$json" | sort -n)
+want_interest=$(fdinfo_interest "$epfd")
+got_interest=$(snap_interest "$json" "$epfd")
 check_eq "interest == fdinfo tfd lines" "$got_interest" "$want_interest"
 check_eq "interest has 6 fds" "$(wc -l <<<"$got_interest")" 6
 want_ready=$(srv_get ready | sort -n | tr '\n' ' ')
@@ -107,9 +113,8 @@ server --epoll-orphans 300 --epoll-orphans 3
 json=$(snap)
 read -r ep_many ep_few <<<"$(srv_get epoll_orphans | tr '\n' ' ')"
 for ep in $ep_many $ep_few; do
-	want=$(awk '/^tfd:/ { print $2, $4 }' "/proc/$SRV/fdinfo/$ep" |
-		while read -r fd hex; do echo "$fd $((16#$hex))"; done | sort -n)
-	got=$(jq -r ".epolls[] | select(.fd == $ep) | .interest[] | \"\(.fd) \(.mask)\"" <<<"$json" | sort -n)
+	want=$(fdinfo_interest "$ep")
+	got=$(snap_interest "$json" "$ep")
 	if [ "$ep" = "$ep_few" ]; then
 		check_eq "closed watched fds: interest == fdinfo tfd lines" "$got" "$want"
 		check_eq "closed watched fds: 3 items" "$(grep -c . <<<"$got")" 3
