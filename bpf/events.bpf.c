@@ -305,13 +305,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, struct kp_args);
 } kp_cpu_args SEC(".maps");
 
 #define KP_CPU_SYN_RECV_SOCK 0
 #define KP_CPU_HASHDANCE 1
+#define KP_CPU_COOKIE 2
 
 /*
  * Is a tp_btf program running on the current task's stack, i.e. in process
@@ -2592,6 +2593,16 @@ static __always_inline void hashdance_exit(struct sock *sk, struct sock *child, 
 	emit_child_queued(sk, child, tier);
 }
 
+/* cookie_v{4,6}_check() returned: the listener itself when the ACK held no
+ * SYN cookie, NULL when it was refused, else the child that a valid cookie
+ * made, queued by tcp_get_cookie_sock() (no hashdance on that way: with the
+ * SYN queue full, or tcp_syncookies=2, every child comes by it). */
+static __always_inline void cookie_check_exit(struct sock *sk, struct sock *ret, __u8 tier)
+{
+	if (ret && ret != sk)
+		hashdance_exit(sk, ret, 1, ret, tier);
+}
+
 static __always_inline void ep_poll_callback_enter(wait_queue_entry_t *wait, void *key,
 						   __u8 tier)
 {
@@ -2737,6 +2748,24 @@ int BPF_PROG(fexit_inet_csk_complete_hashdance, struct sock *sk, struct sock *ch
 	if (!armed)
 		return 0;
 	hashdance_exit(sk, child, own_req, ret, ST_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fexit/cookie_v4_check")
+int BPF_PROG(fexit_cookie_v4_check, struct sock *sk, struct sk_buff *skb, struct sock *ret)
+{
+	if (!armed)
+		return 0;
+	cookie_check_exit(sk, ret, ST_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fexit/cookie_v6_check")
+int BPF_PROG(fexit_cookie_v6_check, struct sock *sk, struct sk_buff *skb, struct sock *ret)
+{
+	if (!armed)
+		return 0;
+	cookie_check_exit(sk, ret, ST_TIER_FENTRY);
 	return 0;
 }
 
@@ -2932,6 +2961,54 @@ int BPF_KRETPROBE(kretprobe_inet_csk_complete_hashdance, struct sock *ret)
 			       ST_TIER_KPROBE);
 		a->a0 = 0;
 	}
+	return 0;
+}
+
+/* one slot for both: an IPv4 packet on a v6 listener goes through
+ * cookie_v4_check() alone */
+SEC("kprobe/cookie_v4_check")
+int BPF_KPROBE(kprobe_cookie_v4_check, struct sock *sk)
+{
+	if (!armed)
+		return 0;
+	kp_cpu_save(KP_CPU_COOKIE, (__u64)sk, 0, 0);
+	return 0;
+}
+
+SEC("kprobe/cookie_v6_check")
+int BPF_KPROBE(kprobe_cookie_v6_check, struct sock *sk)
+{
+	if (!armed)
+		return 0;
+	kp_cpu_save(KP_CPU_COOKIE, (__u64)sk, 0, 0);
+	return 0;
+}
+
+static __always_inline void kretprobe_cookie(struct sock *ret)
+{
+	__u32 slot = KP_CPU_COOKIE;
+	struct kp_args *a;
+
+	if (!armed)
+		return;
+	a = bpf_map_lookup_elem(&kp_cpu_args, &slot);
+	if (a && a->a0) {
+		cookie_check_exit((struct sock *)a->a0, ret, ST_TIER_KPROBE);
+		a->a0 = 0;
+	}
+}
+
+SEC("kretprobe/cookie_v4_check")
+int BPF_KRETPROBE(kretprobe_cookie_v4_check, struct sock *ret)
+{
+	kretprobe_cookie(ret);
+	return 0;
+}
+
+SEC("kretprobe/cookie_v6_check")
+int BPF_KRETPROBE(kretprobe_cookie_v6_check, struct sock *ret)
+{
+	kretprobe_cookie(ret);
 	return 0;
 }
 

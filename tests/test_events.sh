@@ -52,6 +52,25 @@ held_exit_progs() {
 # jq over the events of one run, one value per line.
 evq() { jq -r "$2" "$TMP/$1.json" 2>/dev/null; }
 count_type() { evq "$1" "select(.type == \"$2\") | .type" | wc -l; }
+# Hook runs the kernel skipped in run $1, as its tracer reported them (lost
+# records, reason hook_skipped): the kprobe tier's programs share one guard
+# per CPU with perf's and with the bpf() syscall's map updates, and a
+# kprobe that fires inside one of them does not run.
+skipped_runs() {
+	evq "$1" 'select(.type == "lost" and .reason == "hook_skipped") | .count' |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+# check_ev NAME RUN GOT WANT: check_eq, but inconclusive (a skip, saying
+# so) where the two differ and run RUN's tracer reported skipped hook runs:
+# the loss was told, not silent. A difference with none reported fails.
+check_ev() {
+	local n
+	if [ "$3" != "$4" ] && n=$(skipped_runs "$2") && [ "$n" -gt 0 ]; then
+		skip "$1" "got '$3', want '$4'; inconclusive: the kernel skipped $n hook runs of the tracer's ($2)"
+		return
+	fi
+	check_eq "$1" "$3" "$4"
+}
 
 # Starts a server in the netns; sets SRV_PID, waits for its LISTEN line.
 # Their -t is a bound, not the test's schedule: each test kills its server
@@ -98,21 +117,39 @@ EPOLL_TIER=$("$SOCKTRACE" --probe --json "${MODE_ARGS[@]}" 2>/dev/null |
 start_server srv -p 8080 -t 300 accept 5
 SRV1=$SRV_PID
 start_tracer "$SRV1" srv || finish
+# Before 6.7 the kernel drops a kprobe run that finds the guard kprobes
+# share taken without counting it: socktrace must say so, where it applies
+IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+kmin=${kmin%%[!0-9]*}
+if grep -q '=kprobe' "$TMP/srv.err" && { [ "$kmaj" -lt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -lt 7 ]; }; }; then
+	check_match "kprobe hooks on $(uname -r): says their skipped runs go unreported" \
+		"counts no kprobe run it skips" "$(cat "$TMP/srv.err")"
+	check_eq "--probe --json: kprobe skips not counted" \
+		"$("$SOCKTRACE" --probe --json 2>/dev/null | jq .kprobe_skips_counted)" false
+else
+	check "no warning of unreported kprobe skips ($(uname -r))" \
+		sh -c '! grep -q "counts no kprobe run" "$1"' _ "$TMP/srv.err"
+fi
 # an untraced server and client in the same netns: must never appear
 start_server other -p 8081 -t 300 accept 5
-bg ip netns exec "$NS" "$TB/ev_client" -W -e 127.0.0.1 8080 5 >"$TMP/cli.out" 2>&1
+# -K: the client lives on until told: its sockets go to CLOSE at the
+# server's FINs, which may come after its last close() (under emulation
+# they did), and its tracer would stop at its exit
+bg ip netns exec "$NS" "$TB/ev_client" -W -K -e 127.0.0.1 8080 5 >"$TMP/cli.out" 2>&1
 CLI_PID=$BG_PID
 wait_for 5 grep -q WAITING "$TMP/cli.out"
 start_tracer "$CLI_PID" cli || finish
 CLI_ST=$ST_PID
 in_ns "$TB/ev_client" 127.0.0.1 8081 5 >"$TMP/other_cli.out" 2>&1
 kill -USR1 "$CLI_PID"
-wait "$CLI_PID"
-check_eq "client exit status" "$?" 0
+wait_for 30 grep -q DONE "$TMP/cli.out"
 wait_for 5 grep -q DONE "$TMP/srv.out"
 sleep 0.3
 ST_PID=$CLI_ST
 stop_tracer
+kill -USR1 "$CLI_PID"
+wait "$CLI_PID"
+check_eq "client exit status" "$?" 0
 # a connect refused: client traced again
 bg ip netns exec "$NS" "$TB/ev_client" -W -e 127.0.0.1 8099 1 >"$TMP/refused.out" 2>&1
 REF_PID=$BG_PID
@@ -399,13 +436,19 @@ done
 
 # Two listeners on one port (SO_REUSEPORT, as nginx's `reuseport` makes),
 # each with backlog 2: the kernel spreads the SYNs over both, and each
-# drop, each queued child is the listener's it happened on.
+# drop, each queued child is the listener's it happened on. The client on
+# one CPU: loopback's packets are then handled there one at a time (with
+# two CPUs queueing children on one listener at once, each reads the depth
+# both left, as the VM matrix showed: '1 2 2 2 3 3').
+# Accept queue lengths of the listeners on port $1, as ss gives them.
+ss_queues() { in_ns ss -Hltn "sport = :$1" | awk '{ print $2 }' | sort -n | tr '\n' ' '; }
 start_server ovfrp -r 2 -p 8093 -b 2 -t 300 noaccept
 RP=$SRV_PID
 if start_tracer "$RP" ovfrp; then
 	n0=$(nstat_get "$NS" TcpExtListenOverflows)
-	in_ns "$TB/ev_client" -H 2 127.0.0.1 8093 50 >/dev/null
+	in_ns taskset -c 0 "$TB/ev_client" -H 2 127.0.0.1 8093 50 >/dev/null
 	n1=$(nstat_get "$NS" TcpExtListenOverflows)
+	check_eq "SO_REUSEPORT: each listener's accept queue full (ss)" "$(ss_queues 8093)" "3 3 "
 	kill "$RP"
 	wait "$RP" 2>/dev/null
 	wait_for 5 grep -q 'process exited' "$TMP/ovfrp.err"
@@ -430,8 +473,10 @@ for hold in 1 0; do
 	kill -USR1 "$RP"
 	wait_for 5 test "$(grep -c '^LISTEN' "$TMP/ovfrl$hold.out")" -eq 2
 	n0=$(nstat_get "$NS" TcpExtListenOverflows)
-	in_ns "$TB/ev_client" -H 2 127.0.0.1 "$port" 50 >/dev/null
+	in_ns taskset -c 0 "$TB/ev_client" -H 2 127.0.0.1 "$port" 50 >/dev/null
 	n1=$(nstat_get "$NS" TcpExtListenOverflows)
+	check_eq "SO_REUSEPORT, $((2 - hold)) of 2 listen() after attach: each listener's accept queue full (ss)" \
+		"$(ss_queues "$port")" "3 3 "
 	kill "$RP"
 	wait "$RP" 2>/dev/null
 	wait_for 5 grep -q 'process exited' "$TMP/ovfrl$hold.err"
@@ -444,6 +489,35 @@ for hold in 1 0; do
 	check_eq "$what: children queued on each listener's own queue (depths)" \
 		"$(evq "ovfrl$hold" 'select(.type == "child_queued") | .accept_queue' | sort -n | tr '\n' ' ')" "1 1 2 2 3 3 "
 done
+
+# ---- children made from SYN cookies ----
+# With tcp_syncookies=2 every SYN is answered with a cookie and every child
+# is made from the final ACK's (tcp_get_cookie_sock(), not the hashdance of
+# a request socket): as a full SYN queue under a flood makes them. The
+# server does not accept: a connection it closed would leave the client's
+# last ACK to reach the listener, where it passes for a cookie and makes a
+# second child of that peer (so the kernel does; the VM matrix saw it).
+start_server cookie -p 8096 -b 16 -t 300 noaccept
+CK=$SRV_PID
+if start_tracer "$CK" cookie; then
+	in_ns sh -c 'echo 2 >/proc/sys/net/ipv4/tcp_syncookies'
+	c0=$(nstat_get "$NS" TcpExtSyncookiesRecv)
+	in_ns taskset -c 0 "$TB/ev_client" -H 1 127.0.0.1 8096 5 >"$TMP/cookie_cli.out" 2>&1
+	c1=$(nstat_get "$NS" TcpExtSyncookiesRecv)
+	in_ns sh -c 'echo 1 >/proc/sys/net/ipv4/tcp_syncookies'
+	ck_queue=$(ss_queues 8096)
+	sleep 0.3
+	stop_tracer
+	kill "$CK"
+	ck_ports=$(awk '/^CONN/ { print $2 }' "$TMP/cookie_cli.out" | sort -n | tr '\n' ' ')
+	check_eq "syncookies=2: every child made from a cookie (TcpExtSyncookiesRecv delta)" \
+		"$((c1 - c0))" 5
+	check_eq "syncookies=2: the listener's accept queue holds them (ss)" "$ck_queue" "5 "
+	check_eq "syncookies=2: child_queued for each (peer ports)" \
+		"$(evq cookie 'select(.type == "child_queued") | .dport' | sort -n | tr '\n' ' ')" "$ck_ports"
+	check_eq "syncookies=2: child_queued depths" \
+		"$(evq cookie 'select(.type == "child_queued") | .accept_queue' | sort -n | tr '\n' ' ')" "1 2 3 4 5 "
+fi
 
 # ---- the SYNs: told by consume_skb's caller, or by every packet's headers ----
 # consume_skb passes its caller since 6.3: only tcp_rcv_state_process()'s
@@ -630,7 +704,8 @@ else
 	check "epoll_wait_done: tracepoint-tier returns without a delay ($untimed_tp) at most one per connection" \
 		test "$untimed_tp" -le "$(wc -w <<<"$ports")"
 	check "epoll_wait_done: returns with a delay ($timed)" test "$timed" -gt 0
-	check_eq "--filter epoll_wait_done: only those" "$(evq ep_f 'select(.type != "summary") | .type' | sort -u | tr '\n' ' ')" "epoll_wait_done "
+	# (lost records are no type a filter leaves out)
+	check_eq "--filter epoll_wait_done: only those" "$(evq ep_f 'select(.type != "summary" and .type != "lost") | .type' | sort -u | tr '\n' ' ')" "epoll_wait_done "
 	# The returns and their counts are the kernel's: both tracers see the
 	# same. Whether a return is timed is each tracer's own reading: a
 	# wake-up raised while the previous epoll_wait was returning (the
@@ -639,14 +714,14 @@ else
 	# that return and the other after, and give it to different returns.
 	# Each such race moves one delay; hiding the wake-ups from the filtered
 	# tracer's reckoning would untime most of its returns.
-	check_eq "--filter epoll_wait_done: the same returns, with the same counts" \
-		"$(evq ep_f 'select(.count > 0) | .count' | tr '\n' ' ')" \
+	check_ev "--filter epoll_wait_done: the same returns, with the same counts" ep_f \
+		"$(evq ep_f 'select(.type == "epoll_wait_done" and .count > 0) | .count' | tr '\n' ' ')" \
 		"$(evq ep 'select(.type == "epoll_wait_done" and .count > 0) | .count' | tr '\n' ' ')"
 	timed_differ=$(paste -d' ' \
-		<(evq ep_f 'select(.count > 0) | .latency_ns > 0') \
+		<(evq ep_f 'select(.type == "epoll_wait_done" and .count > 0) | .latency_ns > 0') \
 		<(evq ep 'select(.type == "epoll_wait_done" and .count > 0) | .latency_ns > 0') |
 		awk '$1 != $2 { n++ } END { print n + 0 }')
-	timed_f=$(evq ep_f 'select(.count > 0 and .latency_ns > 0) | 1' | wc -l)
+	timed_f=$(evq ep_f 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns > 0) | 1' | wc -l)
 	check "--filter epoll_wait_done: timed as the unfiltered tracer times them, but for at most 2 racing returns ($timed_differ differ; $timed_f timed of $timed)" \
 		test "$timed_differ" -le 2 -a "$timed_f" -gt 0
 

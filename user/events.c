@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <linux/membarrier.h>
@@ -113,6 +114,9 @@ static const struct prog_def prog_defs[] = {
 	{ "fexit_tcp_v6_syn_recv_sock", ST_TIER_FENTRY, H(ACCEPT_QUEUE), "tcp_v6_syn_recv_sock" },
 	{ "fexit_inet_csk_complete_hashdance", ST_TIER_FENTRY, H(ACCEPT_QUEUE),
 	  "inet_csk_complete_hashdance" },
+	/* children made from SYN cookies; off without CONFIG_SYN_COOKIES */
+	{ "fexit_cookie_v4_check", ST_TIER_FENTRY, H(ACCEPT_QUEUE), "cookie_v4_check" },
+	{ "fexit_cookie_v6_check", ST_TIER_FENTRY, H(ACCEPT_QUEUE), "cookie_v6_check" },
 	{ "fentry_ep_poll_callback", ST_TIER_FENTRY, H(EPOLL), "ep_poll_callback" },
 
 	{ "kprobe_tcp_v4_connect", ST_TIER_KPROBE, H(CONNECT), "tcp_v4_connect" },
@@ -132,6 +136,10 @@ static const struct prog_def prog_defs[] = {
 	  "inet_csk_complete_hashdance" },
 	{ "kretprobe_inet_csk_complete_hashdance", ST_TIER_KPROBE, H(ACCEPT_QUEUE),
 	  "inet_csk_complete_hashdance" },
+	{ "kprobe_cookie_v4_check", ST_TIER_KPROBE, H(ACCEPT_QUEUE), "cookie_v4_check" },
+	{ "kretprobe_cookie_v4_check", ST_TIER_KPROBE, H(ACCEPT_QUEUE), "cookie_v4_check" },
+	{ "kprobe_cookie_v6_check", ST_TIER_KPROBE, H(ACCEPT_QUEUE), "cookie_v6_check" },
+	{ "kretprobe_cookie_v6_check", ST_TIER_KPROBE, H(ACCEPT_QUEUE), "cookie_v6_check" },
 	{ "kprobe_ep_poll_callback", ST_TIER_KPROBE, H(EPOLL), "ep_poll_callback" },
 
 	/* syscall exits on fentry kernels (see exit_way()) */
@@ -722,6 +730,22 @@ static int consume_site(void)
 					   &cache.consume_end) == 0;
 	fclose(f);
 	return cache.consume_site;
+}
+
+int event_source__kprobe_skips_counted(void)
+{
+	struct utsname u;
+
+	/* "bpf: Count missed stats in trace_call_bpf", Linux 6.7 */
+	return !uname(&u) && st_release_at_least(u.release, 6, 7);
+}
+
+int event_source__kprobe_skips_unreported(const struct event_source *s)
+{
+	for (int h = 0; h < ST_HOOK_COUNT; h++)
+		if (s->hooks[h].tier == ST_TIER_KPROBE)
+			return !event_source__kprobe_skips_counted();
+	return 0;
 }
 
 const char *event_source__syn_packets(void)

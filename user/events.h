@@ -88,5 +88,13 @@ const char *event_source__syscall_exits(const struct st_hook_status *hooks,
 /* How the tracepoint tier tells the SYNs our listeners take from the other
  * packets consume_skb frees (see tp_consume_skb_at). */
 const char *event_source__syn_packets(void);
+/* Does this kernel count the kprobe programs it skips (prog info's
+ * recursion_misses, which come through as lost events)? Not before Linux
+ * 6.7: kprobe programs share a guard per CPU with perf's tracepoints and
+ * with the bpf() syscall's map updates, and a run that finds it taken is
+ * dropped without a count. */
+int event_source__kprobe_skips_counted(void);
+/* 1 when a hook of s is on kprobes and this kernel does not count those. */
+int event_source__kprobe_skips_unreported(const struct event_source *s);
 
 #endif

@@ -94,6 +94,10 @@ int events_cmd(const struct st_env *env)
 	st_stdout_buffer();
 	fprintf(stderr, "socktrace: tracing pid %u: ", env->pid);
 	print_tiers(stderr, src);
+	if (event_source__kprobe_skips_unreported(src))
+		st_warn("this kernel counts no kprobe run it skips (from Linux 6.7 it does): "
+			"events lost that way on the kprobe hooks are not reported; "
+			"--mode fentry or tracepoint have no such gap");
 
 	start = st_now_ns();
 	next_alive = start + ALIVE_CHECK_NS;
@@ -161,7 +165,9 @@ int probe_cmd(const struct st_env *env)
 		}
 		printf("],\"syscall_exits\":\"%s\",\"syscall_exits_why\":", exits);
 		st_json_string(stdout, exits_why, strlen(exits_why));
-		printf(",\"syn_packets\":\"%s\"}\n", event_source__syn_packets());
+		printf(",\"syn_packets\":\"%s\",\"kprobe_skips_counted\":%s}\n",
+		       event_source__syn_packets(),
+		       event_source__kprobe_skips_counted() ? "true" : "false");
 	} else {
 		printf("%-44s %-10s %s\n", "HOOK", "TIER", "WHY NOT A BETTER TIER");
 		for (int h = 0; h < ST_HOOK_COUNT; h++)
@@ -187,6 +193,16 @@ int probe_cmd(const struct st_env *env)
 			       "synack_retrans, syn_queue_full, child_queued, accept_overflow)\n");
 		}
 		printf("SYN packets: %s\n", event_source__syn_packets());
+		for (int h = 0; h < ST_HOOK_COUNT; h++) {
+			if (hooks[h].tier != ST_TIER_KPROBE)
+				continue;
+			if (event_source__kprobe_skips_counted())
+				printf("kprobe runs the kernel skips: counted, reported as lost\n");
+			else
+				printf("kprobe runs the kernel skips: not counted before Linux 6.7, "
+				       "so not reported (--mode fentry or tracepoint have no such gap)\n");
+			break;
+		}
 	}
 	if (fflush(stdout) || ferror(stdout))
 		return ST_EXIT_FAIL;

@@ -220,3 +220,21 @@ int st_ksym_range(FILE *f, const char *name, uint64_t *start, uint64_t *end)
 	/* kptr_restrict shows every address as 0 */
 	return -ENOENT;
 }
+
+int st_release_at_least(const char *release, unsigned int major, unsigned int minor)
+{
+	unsigned int ma, mi;
+	char *end;
+
+	if (!release)
+		return 0;
+	errno = 0;
+	ma = (unsigned int)strtoul(release, &end, 10);
+	if (end == release || *end != '.' || errno)
+		return 0;
+	release = end + 1;
+	mi = (unsigned int)strtoul(release, &end, 10);
+	if (end == release || errno)
+		return 0;
+	return ma > major || (ma == major && mi >= minor);
+}

@@ -47,4 +47,8 @@ int st_event_filter_parse(const char *filter, uint64_t *mask);
  * the function is not listed or the addresses are hidden (kptr_restrict). */
 int st_ksym_range(FILE *f, const char *name, uint64_t *start, uint64_t *end);
 
+/* Is kernel release ("6.1.0-57-cloud-amd64", uname -r) major.minor or
+ * later? 0 for a release that does not start with two numbers. */
+int st_release_at_least(const char *release, unsigned int major, unsigned int minor);
+
 #endif

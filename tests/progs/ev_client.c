@@ -7,6 +7,8 @@
  *   ev_client [-6] -H SECONDS ADDR PORT N
  *       N non-blocking connects at once, held open SECONDS, then closed
  * -W: wait for SIGUSR1 before the first connect (so a tracer can attach)
+ * -K: after the last close print "DONE" and wait for SIGUSR1 (so a tracer
+ *     stopped by this process's exit does not stop before the peer's FINs)
  * -w MS: pause MS before sending and before closing
  * -e: a failed connect prints "ERR <errno>" and goes on
  * -R: close with a reset (SO_LINGER 0) instead of a FIN
@@ -69,12 +71,15 @@ int main(int argc, char **argv)
 	struct sockaddr_storage ss;
 	const char *msg = NULL;
 	int v6 = 0, hold = -1, delay_ms = 0, pause_ms = 0, wait_sig = 0, tolerate = 0, reset = 0;
-	int opt, n, port;
+	int keep = 0;
+	int opt, n, port, sig;
+	sigset_t usr1;
 	socklen_t len;
 
-	while ((opt = getopt(argc, argv, "6s:d:H:Ww:eR")) != -1) {
+	while ((opt = getopt(argc, argv, "6s:d:H:Ww:eRK")) != -1) {
 		switch (opt) {
 		case 'W': wait_sig = 1; break;
+		case 'K': keep = 1; break;
 		case 'w': pause_ms = atoi(optarg); break;
 		case 'e': tolerate = 1; break;
 		case 'R': reset = 1; break;
@@ -82,26 +87,24 @@ int main(int argc, char **argv)
 		case 's': msg = optarg; break;
 		case 'd': delay_ms = atoi(optarg); break;
 		case 'H': hold = atoi(optarg); break;
-		default: fprintf(stderr, "usage: ev_client [-6] [-R] [-s MSG] [-d MS] [-H S] ADDR PORT N\n"); return 2;
+		default: fprintf(stderr, "usage: ev_client [-6] [-R] [-W] [-K] [-s MSG] [-d MS] [-H S] ADDR PORT N\n"); return 2;
 		}
 	}
 	if (argc - optind != 3) {
-		fprintf(stderr, "usage: ev_client [-6] [-R] [-s MSG] [-d MS] [-H S] ADDR PORT N\n");
+		fprintf(stderr, "usage: ev_client [-6] [-R] [-W] [-K] [-s MSG] [-d MS] [-H S] ADDR PORT N\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	port = atoi(argv[optind + 1]);
 	n = atoi(argv[optind + 2]);
 	len = make_addr(&ss, v6, argv[optind], port);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	if (wait_sig || keep)
+		sigprocmask(SIG_BLOCK, &usr1, NULL);
 	if (wait_sig) {
-		sigset_t set;
-		int sig;
-
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &set, NULL);
 		printf("WAITING\n");
-		sigwait(&set, &sig);
+		sigwait(&usr1, &sig);
 	}
 
 	if (hold >= 0) {
@@ -153,6 +156,10 @@ int main(int argc, char **argv)
 		}
 		close(fd);
 		sleep_ms(delay_ms);
+	}
+	if (keep) {
+		printf("DONE\n");
+		sigwait(&usr1, &sig);
 	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* st_ksym_range() (user/util.c) over kallsyms listings: where the SYN filter
- * of tp_consume_skb_at takes tcp_rcv_state_process()'s text from. */
+ * of tp_consume_skb_at takes tcp_rcv_state_process()'s text from; and
+ * st_release_at_least(), which tells kernels by release. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,5 +68,18 @@ int main(void)
 	ASSERT_EQ(range_of(junk, "tcp_rcv_state_process", &lo, &end), -ENOENT, "absent");
 	ASSERT_EQ(range_of("", "tcp_rcv_state_process", &lo, &end), -ENOENT, "empty");
 	ASSERT_EQ(lo, 0, "nothing set when not found");
+
+	/* st_release_at_least: Debian's and upstream's releases */
+	ASSERT_EQ(st_release_at_least("6.1.0-57-cloud-amd64", 6, 7), 0, "6.1 < 6.7");
+	ASSERT_EQ(st_release_at_least("6.12.118+deb12-cloud-amd64", 6, 7), 1, "6.12 >= 6.7 (not 6.1.2)");
+	ASSERT_EQ(st_release_at_least("6.7", 6, 7), 1, "6.7 itself");
+	ASSERT_EQ(st_release_at_least("6.6.99", 6, 7), 0, "6.6.99");
+	ASSERT_EQ(st_release_at_least("7.0-rc1", 6, 7), 1, "a later major");
+	ASSERT_EQ(st_release_at_least("5.15.0-91-generic", 6, 7), 0, "an older major");
+	ASSERT_EQ(st_release_at_least("6", 6, 0), 0, "no minor");
+	ASSERT_EQ(st_release_at_least("6.", 6, 0), 0, "empty minor");
+	ASSERT_EQ(st_release_at_least("", 6, 0), 0, "empty");
+	ASSERT_EQ(st_release_at_least("x6.7", 6, 0), 0, "not a number");
+	ASSERT_EQ(st_release_at_least(NULL, 6, 0), 0, "none");
 	return UNIT_DONE("ksym");
 }
