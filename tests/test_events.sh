@@ -52,6 +52,13 @@ held_exit_progs() {
 # jq over the events of one run, one value per line.
 evq() { jq -r "$2" "$TMP/$1.json" 2>/dev/null; }
 count_type() { evq "$1" "select(.type == \"$2\") | .type" | wc -l; }
+# kernel_at_least MAJOR MINOR: is the running kernel that release or later?
+kernel_at_least() {
+	local kmaj kmin
+	IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+	kmin=${kmin%%[!0-9]*}
+	[ "$kmaj" -gt "$1" ] || { [ "$kmaj" -eq "$1" ] && [ "$kmin" -ge "$2" ]; }
+}
 # Hook runs the kernel skipped in run $1, as its tracer reported them (lost
 # records, reason hook_skipped): the kprobe tier's programs share one guard
 # per CPU with perf's and with the bpf() syscall's map updates, and a
@@ -119,9 +126,7 @@ SRV1=$SRV_PID
 start_tracer "$SRV1" srv || finish
 # Before 6.7 the kernel drops a kprobe run that finds the guard kprobes
 # share taken without counting it: socktrace must say so, where it applies
-IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
-kmin=${kmin%%[!0-9]*}
-if grep -q '=kprobe' "$TMP/srv.err" && { [ "$kmaj" -lt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -lt 7 ]; }; }; then
+if grep -q '=kprobe' "$TMP/srv.err" && ! kernel_at_least 6 7; then
 	check_match "kprobe hooks on $(uname -r): says their skipped runs go unreported" \
 		"counts no kprobe run it skips" "$(cat "$TMP/srv.err")"
 	check_eq "--probe --json: kprobe skips not counted" \
@@ -525,8 +530,7 @@ fi
 # With kallsyms' addresses hidden (kptr_restrict=2) or an older kernel,
 # every consumed packet's headers are, and the counts must be the same.
 syn_by=$("$SOCKTRACE" --probe --json 2>/dev/null | jq -r .syn_packets)
-IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
-if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "${kmin%%[!0-9]*}" -ge 3 ]; }; then
+if kernel_at_least 6 3; then
 	check_match "--probe: SYNs told by consume_skb's caller ($(uname -r))" "^by caller" "$syn_by"
 	kptr_was=$(cat /proc/sys/kernel/kptr_restrict)
 	on_exit "echo $kptr_was >/proc/sys/kernel/kptr_restrict"

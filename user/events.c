@@ -740,11 +740,11 @@ int event_source__kprobe_skips_counted(void)
 	return !uname(&u) && st_release_at_least(u.release, 6, 7);
 }
 
-int event_source__kprobe_skips_unreported(const struct event_source *s)
+int event_source__kprobe_hooks(const struct st_hook_status *hooks)
 {
 	for (int h = 0; h < ST_HOOK_COUNT; h++)
-		if (s->hooks[h].tier == ST_TIER_KPROBE)
-			return !event_source__kprobe_skips_counted();
+		if (hooks[h].tier == ST_TIER_KPROBE)
+			return 1;
 	return 0;
 }
 

@@ -94,7 +94,8 @@ const char *event_source__syn_packets(void);
  * with the bpf() syscall's map updates, and a run that finds it taken is
  * dropped without a count. */
 int event_source__kprobe_skips_counted(void);
-/* 1 when a hook of s is on kprobes and this kernel does not count those. */
-int event_source__kprobe_skips_unreported(const struct event_source *s);
+/* 1 when any of hooks (event_source__hooks(), event_source__probe()) is on
+ * kprobes. */
+int event_source__kprobe_hooks(const struct st_hook_status *hooks);
 
 #endif

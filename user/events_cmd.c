@@ -94,7 +94,8 @@ int events_cmd(const struct st_env *env)
 	st_stdout_buffer();
 	fprintf(stderr, "socktrace: tracing pid %u: ", env->pid);
 	print_tiers(stderr, src);
-	if (event_source__kprobe_skips_unreported(src))
+	if (event_source__kprobe_hooks(event_source__hooks(src)) &&
+	    !event_source__kprobe_skips_counted())
 		st_warn("this kernel counts no kprobe run it skips (from Linux 6.7 it does): "
 			"events lost that way on the kprobe hooks are not reported; "
 			"--mode fentry or tracepoint have no such gap");
@@ -193,16 +194,12 @@ int probe_cmd(const struct st_env *env)
 			       "synack_retrans, syn_queue_full, child_queued, accept_overflow)\n");
 		}
 		printf("SYN packets: %s\n", event_source__syn_packets());
-		for (int h = 0; h < ST_HOOK_COUNT; h++) {
-			if (hooks[h].tier != ST_TIER_KPROBE)
-				continue;
-			if (event_source__kprobe_skips_counted())
-				printf("kprobe runs the kernel skips: counted, reported as lost\n");
-			else
-				printf("kprobe runs the kernel skips: not counted before Linux 6.7, "
-				       "so not reported (--mode fentry or tracepoint have no such gap)\n");
-			break;
-		}
+		if (event_source__kprobe_hooks(hooks))
+			printf("kprobe runs the kernel skips: %s\n",
+			       event_source__kprobe_skips_counted()
+				       ? "counted, reported as lost"
+				       : "not counted before Linux 6.7, so not reported "
+					 "(--mode fentry or tracepoint have no such gap)");
 	}
 	if (fflush(stdout) || ferror(stdout))
 		return ST_EXIT_FAIL;
