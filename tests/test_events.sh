@@ -52,6 +52,8 @@ held_exit_progs() {
 # jq over the events of one run, one value per line.
 evq() { jq -r "$2" "$TMP/$1.json" 2>/dev/null; }
 count_type() { evq "$1" "select(.type == \"$2\") | .type" | wc -l; }
+# Accept queue lengths of the listeners on port $1, as ss gives them.
+ss_queues() { in_ns ss -Hltn "sport = :$1" | awk '{ print $2 }' | sort -n | tr '\n' ' '; }
 # kernel_at_least MAJOR MINOR: is the running kernel that release or later?
 kernel_at_least() {
 	local kmaj kmin
@@ -445,8 +447,6 @@ done
 # one CPU: loopback's packets are then handled there one at a time (with
 # two CPUs queueing children on one listener at once, each reads the depth
 # both left, as the VM matrix showed: '1 2 2 2 3 3').
-# Accept queue lengths of the listeners on port $1, as ss gives them.
-ss_queues() { in_ns ss -Hltn "sport = :$1" | awk '{ print $2 }' | sort -n | tr '\n' ' '; }
 start_server ovfrp -r 2 -p 8093 -b 2 -t 300 noaccept
 RP=$SRV_PID
 if start_tracer "$RP" ovfrp; then
