@@ -1246,6 +1246,17 @@ static __always_inline void emit_connect_done(struct sock *sk, struct st_sock_st
 	ev_submit(e);
 }
 
+/* The fd of a listener of ours, -1 when it has none (yet). A child has no
+ * fd until accepted: its queueing carries its listener's, as the other
+ * listener events do. */
+static __always_inline __s32 listener_fd(struct sock *listener)
+{
+	__u64 key = (__u64)listener;
+	struct st_listener_state *ls = bpf_map_lookup_elem(&listeners, &key);
+
+	return ls ? ls->fd : -1;
+}
+
 static __always_inline void emit_child_queued(struct sock *listener, struct sock *child,
 					      __u8 tier)
 {
@@ -1255,6 +1266,7 @@ static __always_inline void emit_child_queued(struct sock *listener, struct sock
 		return;
 	fill_sock(e, child);
 	fill_listener_queue(e, listener);
+	e->fd = listener_fd(listener);
 	ev_submit(e);
 }
 
@@ -1799,13 +1811,16 @@ static __always_inline __u64 emit_child_states(struct sock *sk, __u64 listener, 
 					       __u8 clone_old)
 {
 	struct st_event *e = ev_reserve(ST_EV_CHILD_QUEUED, ST_TIER_TRACEPOINT);
+	struct sock *l;
 	__u64 now;
 
 	if (!e)
 		return 0;
 	now = e->time_ns;
 	fill_sock_btf(e, sk);
-	fill_listener_queue(e, (struct sock *)queued_on(listener, sk));
+	l = (struct sock *)queued_on(listener, sk);
+	fill_listener_queue(e, l);
+	e->fd = listener_fd(l);
 	e->xflags = ST_XF_CHILD_STATES;
 	e->old_state = clone_old;
 	e->new_state = TCP_SYN_RECV;

@@ -126,6 +126,8 @@ EPOLL_TIER=$("$SOCKTRACE" --probe --json "${MODE_ARGS[@]}" 2>/dev/null |
 start_server srv -p 8080 -t 300 accept 5
 SRV1=$SRV_PID
 start_tracer "$SRV1" srv || finish
+# the listener's fd, by the kernel (ss -p reads the fd table)
+srv_lfd=$(in_ns ss -Hltnp 'sport = :8080' | grep -o 'fd=[0-9]*' | cut -d= -f2)
 # Before 6.7 the kernel drops a kprobe run that finds the guard kprobes
 # share taken without counting it: socktrace must say so, where it applies
 if grep -q '=kprobe' "$TMP/srv.err" && ! kernel_at_least 6 7; then
@@ -133,6 +135,16 @@ if grep -q '=kprobe' "$TMP/srv.err" && ! kernel_at_least 6 7; then
 		"counts no kprobe run it skips" "$(cat "$TMP/srv.err")"
 	check_eq "--probe --json: kprobe skips not counted" \
 		"$("$SOCKTRACE" --probe --json 2>/dev/null | jq .kprobe_skips_counted)" false
+	# and a recording says it too, when it is read (on any machine)
+	"$SOCKTRACE" -p "$SRV1" --no-tui -w "$TMP/kp.st" --duration 1 "${MODE_ARGS[@]}" \
+		>/dev/null 2>"$TMP/kp_rec.err"
+	check_match "--no-tui -w on kprobe hooks: says their skips go unreported" \
+		"counts no kprobe run it skips" "$(cat "$TMP/kp_rec.err")"
+	check_match "-r --text of that recording: a note under its header" \
+		"note: kernel [^ ]+ counts no kprobe run it skips" \
+		"$("$SOCKTRACE" -r "$TMP/kp.st" --text 2>&1 | sed '/^$/q')"
+	check_eq "-r --json of that recording: kprobe skips not counted" \
+		"$("$SOCKTRACE" -r "$TMP/kp.st" --json 2>/dev/null | head -1 | jq .trace.kprobe_skips_counted)" false
 else
 	check "no warning of unreported kprobe skips ($(uname -r))" \
 		sh -c '! grep -q "counts no kprobe run" "$1"' _ "$TMP/srv.err"
@@ -192,6 +204,8 @@ check_eq "syn_recv events = the SYNs the listener took (peer ports)" \
 	"$srv_ports"
 check_eq "child_queued events (peer ports)" \
 	"$(evq srv 'select(.type == "child_queued") | .dport' | sort -n | tr '\n' ' ')" "$srv_ports"
+check_eq "child_queued events carry the listener's fd (ss: fd=$srv_lfd)" \
+	"$(evq srv 'select(.type == "child_queued") | .fd' | sort -u | tr '\n' ' ')" "${srv_lfd:-none} "
 check_eq "close events = closed connections (peer ports)" \
 	"$(evq srv 'select(.type == "close" and .sport == 8080) | .dport' | sort -n | tr '\n' ' ')" "$srv_ports"
 # tcp_set_state(TCP_CLOSE) zeroes the local port before the tracepoint
@@ -249,12 +263,9 @@ check_eq "accepted after a reset: state CLOSE, local port 8083 kept (peer ports)
 	"$(evq late 'select(.type == "accept" and .state == "CLOSE" and .sport == 8083) | .dport' | sort -n | tr '\n' ' ')" \
 	"$rst_ports"
 # The function tiers time the wait in the socket's entry, which ends with
-# its CLOSE: a reset one's wait is known on the tracepoint tier only.
-AQ_TIER=$("$SOCKTRACE" --probe --json "${MODE_ARGS[@]}" 2>/dev/null |
-	jq -r '.hooks[] | select(.hook | startswith("accept_queue")) | .tier')
-if [ "$AQ_TIER" = tracepoint ]; then late_timed=6; else late_timed=3; fi
-check_eq "accepted late: the wait in the queue measured ($AQ_TIER tier: $late_timed of 6)" \
-	"$(evq late 'select(.type == "accept" and .latency_ns >= 300000000) | 1' | wc -l)" "$late_timed"
+# its CLOSE: a reset one's wait comes from its child_queued, in user space.
+check_eq "accepted late: the wait in the queue measured, reset ones too (6 of 6)" \
+	"$(evq late 'select(.type == "accept" and .latency_ns >= 300000000) | 1' | wc -l)" 6
 
 # ---- IPv6, text output, --filter ----
 start_server srv6 -6 -p 8086 -t 300 accept 3
@@ -464,6 +475,8 @@ if start_tracer "$RP" ovfrp; then
 		"$(evq ovfrp 'select(.type == "accept_overflow" and .accept_queue > .queue_max) | .fd' | sort -un | tr '\n' ' ')" "3 4 "
 	check_eq "SO_REUSEPORT: children queued on each listener's own queue (depths)" \
 		"$(evq ovfrp 'select(.type == "child_queued") | .accept_queue' | sort -n | tr '\n' ' ')" "1 1 2 2 3 3 "
+	check_eq "SO_REUSEPORT: children queued on both listeners (their fds, 3 each)" \
+		"$(evq ovfrp 'select(.type == "child_queued") | .fd' | sort -n | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" "3:3 4:3 "
 fi
 
 # The same group formed while socktrace watches: the second listener's

@@ -272,4 +272,14 @@ keys q
 terminal_sane "q in replay"
 kill "$SRV"
 
+# a recording from a kernel that counts no kprobe skip (6.1, hooks on
+# kprobes): the replay says so before its hooks
+"$TB/unit_trace" --kprobe-6.1 "$TMP/kp61.st" >/dev/null 2>&1
+tui_start -r "$TMP/kp61.st"
+wait_screen 5 '^kprobe skips uncounted \(kernel < 6\.7\)  recorded with hooks: connect=kprobe' &&
+	pass "replay of a 6.1 kprobe recording: uncounted skips said" ||
+	fail "replay of a 6.1 kprobe recording: uncounted skips said" "$(screen | head -3)"
+keys q
+terminal_sane "q in the 6.1 replay"
+
 finish

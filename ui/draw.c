@@ -430,6 +430,11 @@ static const char *const hook_short[ST_HOOK_COUNT] = {
 	[ST_HOOK_EPOLL] = "epoll",	   [ST_HOOK_STATE] = "state",
 };
 
+/* Before the hooks (whose line a narrow terminal cuts), where the kernel
+ * leaves kprobe skips uncounted; the whole story is ST_KPROBE_GAP_MSG,
+ * printed by --events and recording */
+#define KPROBE_GAP_SHORT "kprobe skips uncounted (kernel < 6.7)  "
+
 static void draw_header(struct tui *t)
 {
 	struct st_model *m = &t->model;
@@ -483,11 +488,15 @@ static void draw_header(struct tui *t)
 	if (t->events)
 		hooks = event_source__hooks(t->events);
 	if (hooks) {
+		if (event_source__kprobe_gap(t->events))
+			put(fill_attr(t, ST_FILL_FULL), KPROBE_GAP_SHORT, COLS);
 		put(A_NORMAL, "hooks:", COLS);
 		for (int i = 0; i < ST_HOOK_COUNT; i++)
 			putf(hooks[i].tier == ST_TIER_NONE ? fill_attr(t, ST_FILL_FULL) : A_NORMAL,
 			     COLS, " %s=%s", hook_short[i], tier_short(hooks[i].tier));
 	} else if (t->replay && t->trace_hdr) {
+		if (trace_header__kprobe_gap(t->trace_hdr))
+			put(fill_attr(t, ST_FILL_FULL), KPROBE_GAP_SHORT, COLS);
 		put(A_NORMAL, "recorded with hooks:", COLS);
 		for (int i = 0; i < ST_HOOK_COUNT; i++)
 			putf(A_NORMAL, COLS, " %s=%s", hook_short[i],

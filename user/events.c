@@ -736,8 +736,13 @@ int event_source__kprobe_skips_counted(void)
 {
 	struct utsname u;
 
-	/* "bpf: Count missed stats in trace_call_bpf", Linux 6.7 */
-	return !uname(&u) && st_release_at_least(u.release, 6, 7);
+	return !uname(&u) && st_kprobe_skips_counted(u.release);
+}
+
+int event_source__kprobe_gap(const struct event_source *s)
+{
+	return s && event_source__kprobe_hooks(event_source__hooks(s)) &&
+	       !event_source__kprobe_skips_counted();
 }
 
 int event_source__kprobe_hooks(const struct st_hook_status *hooks)
@@ -1229,13 +1234,15 @@ static void sock_note(struct event_source *s, struct st_event *e)
 
 	switch (e->type) {
 	case ST_EV_CHILD_QUEUED:
-		/* the function tiers time the wait themselves */
-		if (e->tier == ST_TIER_TRACEPOINT && (q = child_fifo(s, e->sport, 1)))
+		/* every tier: the function tiers time the wait in the child's
+		 * entry, which a reset (its CLOSE) ends before the accept */
+		if ((q = child_fifo(s, e->sport, 1)))
 			child_fifo_push(q, e->sk_id, e->time_ns);
 		break;
 	case ST_EV_ACCEPT:
-		if (!e->latency_ns && (q = child_fifo(s, e->sport, 0)) &&
-		    (ns = child_fifo_take(q, e->sk_id)) && e->time_ns >= ns)
+		/* taken even when timed already, or the queue would fill */
+		if ((q = child_fifo(s, e->sport, 0)) && (ns = child_fifo_take(q, e->sk_id)) &&
+		    !e->latency_ns && e->time_ns >= ns)
 			e->latency_ns = e->time_ns - ns;
 		if (e->fd >= 0)
 			accepted_fds__add(&s->accepted, e->sk_id, e->fd);

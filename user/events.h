@@ -89,13 +89,14 @@ const char *event_source__syscall_exits(const struct st_hook_status *hooks,
  * packets consume_skb frees (see tp_consume_skb_at). */
 const char *event_source__syn_packets(void);
 /* Does this kernel count the kprobe programs it skips (prog info's
- * recursion_misses, which come through as lost events)? Not before Linux
- * 6.7: kprobe programs share a guard per CPU with perf's tracepoints and
- * with the bpf() syscall's map updates, and a run that finds it taken is
- * dropped without a count. */
+ * recursion_misses, which come through as lost events)? See
+ * st_kprobe_skips_counted(). */
 int event_source__kprobe_skips_counted(void);
 /* 1 when any of hooks (event_source__hooks(), event_source__probe()) is on
  * kprobes. */
 int event_source__kprobe_hooks(const struct st_hook_status *hooks);
+/* 1 when s has a hook on kprobes and this kernel does not count their
+ * skipped runs (ST_KPROBE_GAP_MSG says what that means). */
+int event_source__kprobe_gap(const struct event_source *s);
 
 #endif

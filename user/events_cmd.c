@@ -94,11 +94,8 @@ int events_cmd(const struct st_env *env)
 	st_stdout_buffer();
 	fprintf(stderr, "socktrace: tracing pid %u: ", env->pid);
 	print_tiers(stderr, src);
-	if (event_source__kprobe_hooks(event_source__hooks(src)) &&
-	    !event_source__kprobe_skips_counted())
-		st_warn("this kernel counts no kprobe run it skips (from Linux 6.7 it does): "
-			"events lost that way on the kprobe hooks are not reported; "
-			"--mode fentry or tracepoint have no such gap");
+	if (event_source__kprobe_gap(src))
+		st_warn("%s", ST_KPROBE_GAP_MSG);
 
 	start = st_now_ns();
 	next_alive = start + ALIVE_CHECK_NS;

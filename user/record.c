@@ -162,6 +162,8 @@ int record_cmd(const struct st_env *env)
 			fprintf(stderr, " %s=%s", trace_hook_name(i), st_tier_name(hooks[i].tier));
 		fputc('\n', stderr);
 	}
+	if (event_source__kprobe_gap(src))
+		st_warn("%s", ST_KPROBE_GAP_MSG);
 	if (rec.print)
 		st_stdout_buffer();
 

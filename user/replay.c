@@ -47,7 +47,12 @@ static void print_header_text(FILE *f, const char *path, const struct trace_head
 	fprintf(f, "recorded from %s; hooks:", when);
 	for (int i = 0; i < ST_HOOK_COUNT; i++)
 		fprintf(f, " %s=%s", trace_hook_name(i), st_tier_name(h->hook_tier[i]));
-	fputs("\n\n", f);
+	fputc('\n', f);
+	if (trace_header__kprobe_gap(h))
+		fprintf(f, "note: kernel %s counts no kprobe run it skips (from Linux 6.7 it does): "
+			   "events lost that way on the kprobe hooks are in no lost count here\n",
+			rel);
+	fputc('\n', f);
 }
 
 static void print_header_json(FILE *f, const struct trace_header *h)
@@ -65,7 +70,8 @@ static void print_header_json(FILE *f, const struct trace_header *h)
 	for (int i = 0; i < ST_HOOK_COUNT; i++)
 		fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", trace_hook_name(i),
 			st_tier_name(h->hook_tier[i]));
-	fputs("}}}\n", f);
+	fprintf(f, "},\"kprobe_skips_counted\":%s}}\n",
+		st_kprobe_skips_counted(h->kernel_release) ? "true" : "false");
 }
 
 /* What the reader's last status means for the exit code: a cut-short

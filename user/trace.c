@@ -339,6 +339,14 @@ static size_t get_count(struct cur *c, size_t min_bytes, size_t max)
 
 /* ---- header ---- */
 
+int trace_header__kprobe_gap(const struct trace_header *hdr)
+{
+	for (int i = 0; i < ST_HOOK_COUNT; i++)
+		if (hdr->hook_tier[i] == ST_TIER_KPROBE)
+			return !st_kprobe_skips_counted(hdr->kernel_release);
+	return 0;
+}
+
 const char *trace_hook_name(unsigned int hook)
 {
 	static const char *const names[ST_HOOK_COUNT] = {

@@ -33,6 +33,11 @@ struct trace_header {
  * "connect", "accept", "syn_queue", "accept_queue", "epoll", "state". */
 const char *trace_hook_name(unsigned int hook);
 
+/* 1 when the recording had a hook on kprobes on a kernel that does not
+ * count their skipped runs (st_kprobe_skips_counted()): losses of those
+ * are in none of its lost counts. */
+int trace_header__kprobe_gap(const struct trace_header *hdr);
+
 /* Fills the fields a recorder does not know itself: version, socktrace
  * version, kernel release, hostname and both start times. The caller sets
  * pid, comm and hook_tier. */

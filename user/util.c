@@ -238,3 +238,8 @@ int st_release_at_least(const char *release, unsigned int major, unsigned int mi
 		return 0;
 	return ma > major || (ma == major && mi >= minor);
 }
+
+int st_kprobe_skips_counted(const char *release)
+{
+	return st_release_at_least(release, 6, 7);
+}

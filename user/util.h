@@ -51,4 +51,18 @@ int st_ksym_range(FILE *f, const char *name, uint64_t *start, uint64_t *end);
  * later? 0 for a release that does not start with two numbers. */
 int st_release_at_least(const char *release, unsigned int major, unsigned int minor);
 
+/* Does a kernel of this release count the kprobe programs it skips (prog
+ * info's recursion_misses)? From Linux 6.7 ("bpf: Count missed stats in
+ * trace_call_bpf"); before it, kprobe programs share a guard per CPU with
+ * perf's tracepoints and the bpf() syscall's map updates, and a run that
+ * finds it taken is dropped without a count. */
+int st_kprobe_skips_counted(const char *release);
+
+/* What to say where a hook is on kprobes and the kernel does not count
+ * their skipped runs: those losses are in no lost count. */
+#define ST_KPROBE_GAP_MSG                                                               \
+	"this kernel counts no kprobe run it skips (from Linux 6.7 it does): events lost " \
+	"that way on the kprobe hooks are not reported; --mode fentry or tracepoint have " \
+	"no such gap"
+
 #endif

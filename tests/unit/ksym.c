@@ -81,5 +81,8 @@ int main(void)
 	ASSERT_EQ(st_release_at_least("", 6, 0), 0, "empty");
 	ASSERT_EQ(st_release_at_least("x6.7", 6, 0), 0, "not a number");
 	ASSERT_EQ(st_release_at_least(NULL, 6, 0), 0, "none");
+	/* kprobe skips counted from 6.7 */
+	ASSERT_EQ(st_kprobe_skips_counted("6.6.30"), 0, "6.6 drops kprobe skips uncounted");
+	ASSERT_EQ(st_kprobe_skips_counted("6.7.0"), 1, "6.7 counts them");
 	return UNIT_DONE("ksym");
 }

@@ -886,11 +886,67 @@ static void rm_tmp(void)
 	system(cmd);
 }
 
+/* A recording's kprobe gap, by its own tiers and kernel release (not
+ * the machine's that reads it). */
+static void test_kprobe_gap(void)
+{
+	struct trace_header h = {};
+
+	for (int i = 0; i < ST_HOOK_COUNT; i++)
+		h.hook_tier[i] = ST_TIER_TRACEPOINT;
+	snprintf(h.kernel_release, sizeof(h.kernel_release), "6.1.0-57-cloud-amd64");
+	ASSERT_EQ(trace_header__kprobe_gap(&h), 0, "6.1, no hook on kprobes: no gap");
+	h.hook_tier[ST_HOOK_EPOLL] = ST_TIER_KPROBE;
+	ASSERT_EQ(trace_header__kprobe_gap(&h), 1, "6.1, epoll on kprobes: a gap");
+	snprintf(h.kernel_release, sizeof(h.kernel_release), "6.12.118+deb12-cloud-amd64");
+	ASSERT_EQ(trace_header__kprobe_gap(&h), 0, "6.12 counts them");
+	h.kernel_release[0] = 0;
+	ASSERT_EQ(trace_header__kprobe_gap(&h), 1, "no release: not known to count");
+}
+
+/* For test_trace and test_tui (--kprobe-6.1 PATH): a recording as Debian
+ * 12's kernel would have made it with the hooks on kprobes, whose skipped
+ * runs that kernel does not count. A snapshot and a few events. */
+static int write_kprobe_61(const char *path)
+{
+	struct trace_header h = test_header();
+	struct trace_writer *w;
+	struct st_snapshot snap;
+	struct st_event e;
+	int err;
+
+	snprintf(h.kernel_release, sizeof(h.kernel_release), "6.1.0-57-cloud-amd64");
+	snprintf(h.comm, sizeof(h.comm), "kp_server");
+	for (int i = 0; i < ST_HOOK_COUNT; i++)
+		h.hook_tier[i] = ST_TIER_KPROBE;
+	err = trace_writer__open(&w, path, 1, &h);
+	if (err)
+		return 1;
+	make_snapshot(&snap, 0);
+	err = trace_writer__snapshot(w, &snap);
+	st_snapshot__free(&snap);
+	for (unsigned int i = 0; i < 4 && !err; i++) {
+		make_event(&e, i);
+		err = trace_writer__event(w, &e);
+	}
+	if (err) {
+		trace_writer__close(w);
+		return 1;
+	}
+	return trace_writer__close(w) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--kprobe-6.1")) {
+		int ret = write_kprobe_61(argv[2]);
+
+		rm_tmp();
+		return ret;
 	}
 	if (argc == 3 && !strcmp(argv[1], "--corpus")) {
 		int ret = write_corpus(argv[2]);
@@ -903,6 +959,7 @@ int main(int argc, char **argv)
 	test_hostile();
 	test_write_error();
 	test_file_policy();
+	test_kprobe_gap();
 	free_expect();
 	rm_tmp();
 	return UNIT_DONE("trace");
