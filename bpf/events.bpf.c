@@ -1257,8 +1257,10 @@ static __always_inline __s32 listener_fd(struct sock *listener)
 	return ls ? ls->fd : -1;
 }
 
-static __always_inline void emit_child_queued(struct sock *listener, struct sock *child,
-					      __u8 tier)
+/* ls: the listener's entry where the caller has it, else NULL (looked up) */
+static __always_inline void emit_child_queued(struct sock *listener,
+					      struct st_listener_state *ls,
+					      struct sock *child, __u8 tier)
 {
 	struct st_event *e = ev_reserve(ST_EV_CHILD_QUEUED, tier);
 
@@ -1266,7 +1268,7 @@ static __always_inline void emit_child_queued(struct sock *listener, struct sock
 		return;
 	fill_sock(e, child);
 	fill_listener_queue(e, listener);
-	e->fd = listener_fd(listener);
+	e->fd = ls ? ls->fd : listener_fd(listener);
 	ev_submit(e);
 }
 
@@ -1920,7 +1922,7 @@ static __always_inline void port_child_change(struct sock *sk, __u64 l, int old,
 		if (clone_ns)
 			emit_state(sk, -1, clone_old, TCP_SYN_RECV, clone_ns);
 		emit_state(sk, -1, old, new, 0);
-		emit_child_queued((struct sock *)queued_on(l, sk), sk, ST_TIER_TRACEPOINT);
+		emit_child_queued((struct sock *)queued_on(l, sk), NULL, sk, ST_TIER_TRACEPOINT);
 		return;
 	}
 	if (clone_ns)
@@ -2121,7 +2123,8 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED &&
 	    (ss->flags & ST_SS_CHILD) && !(ss->flags & ST_SS_ACCEPTED) &&
 	    tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT))
-		emit_child_queued((struct sock *)queued_on(ss->listener, sk), sk, ST_TIER_TRACEPOINT);
+		emit_child_queued((struct sock *)queued_on(ss->listener, sk), NULL, sk,
+				  ST_TIER_TRACEPOINT);
 out:
 	if (newstate == TCP_CLOSE)
 		sock_untrack(key);
@@ -2593,11 +2596,13 @@ static __always_inline void hashdance_exit(struct sock *sk, struct sock *child, 
 					   struct sock *ret, __u8 tier)
 {
 	__u64 key = (__u64)sk;
+	struct st_listener_state *ls;
 	struct st_sock_state *ss;
 
 	if (!ret || !own_req || !tier_is(HOOK_ACCEPT_QUEUE, tier))
 		return;
-	if (!bpf_map_lookup_elem(&listeners, &key))
+	ls = bpf_map_lookup_elem(&listeners, &key);
+	if (!ls)
 		return;
 	/* tp_set_state tracked it already, at its clone (a fresh entry) */
 	ss = sock_track(child, -1, ST_SS_CHILD);
@@ -2605,7 +2610,7 @@ static __always_inline void hashdance_exit(struct sock *sk, struct sock *child, 
 		ss->listener = key;
 		ss->queued_ns = bpf_ktime_get_ns();
 	}
-	emit_child_queued(sk, child, tier);
+	emit_child_queued(sk, ls, child, tier);
 }
 
 /* cookie_v{4,6}_check() returned: the listener itself when the ACK held no

@@ -35,6 +35,14 @@ check_match() {
 	if grep -qE -- "$2" <<<"$3"; then pass "$1"; else fail "$1" "no match for /$2/ in: $(head -c 300 <<<"$3")"; fi
 }
 
+# kernel_at_least MAJOR MINOR: is the running kernel that release or later?
+kernel_at_least() {
+	local kmaj kmin
+	IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+	kmin=${kmin%%[!0-9]*}
+	[ "$kmaj" -gt "$1" ] || { [ "$kmaj" -eq "$1" ] && [ "$kmin" -ge "$2" ]; }
+}
+
 # Starts a command in the background and remembers its pid for cleanup.
 # Usage: bg cmd args... ; the pid is in $BG_PID.
 bg() {

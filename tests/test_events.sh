@@ -54,13 +54,6 @@ evq() { jq -r "$2" "$TMP/$1.json" 2>/dev/null; }
 count_type() { evq "$1" "select(.type == \"$2\") | .type" | wc -l; }
 # Accept queue lengths of the listeners on port $1, as ss gives them.
 ss_queues() { in_ns ss -Hltn "sport = :$1" | awk '{ print $2 }' | sort -n | tr '\n' ' '; }
-# kernel_at_least MAJOR MINOR: is the running kernel that release or later?
-kernel_at_least() {
-	local kmaj kmin
-	IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
-	kmin=${kmin%%[!0-9]*}
-	[ "$kmaj" -gt "$1" ] || { [ "$kmaj" -eq "$1" ] && [ "$kmin" -ge "$2" ]; }
-}
 # Hook runs the kernel skipped in run $1, as its tracer reported them (lost
 # records, reason hook_skipped): the kprobe tier's programs share one guard
 # per CPU with perf's and with the bpf() syscall's map updates, and a

@@ -133,10 +133,7 @@ hdr=$(head -1 "$TMP/replay.jsonl")
 check_eq "header: pid" "$(jq -r .trace.pid <<<"$hdr")" "$SERVER"
 check_eq "header: comm" "$(jq -r .trace.comm <<<"$hdr")" tr_churn
 check_eq "header: kernel release" "$(jq -r .trace.kernel_release <<<"$hdr")" "$(uname -r)"
-case $(uname -r) in
-[0-5].* | 6.[0-6] | 6.[0-6][.-]*) counted=false ;;
-*) counted=true ;;
-esac
+if kernel_at_least 6 7; then counted=true; else counted=false; fi
 check_eq "header: kprobe skips counted, by the kernel's release" \
 	"$(jq .trace.kprobe_skips_counted <<<"$hdr")" "$counted"
 # A recording made where kprobe skips go uncounted (Debian 12's 6.1, hooks
