@@ -316,15 +316,19 @@ check_match "lost count in the exit line" "; $lost_summary lost\$" "$(tail -1 "$
 # this load crashed or stalled the guests now and then ("Oops: int3" on
 # inet_sock_set_state's jump site while it is patched: the emulator's, see
 # tests/vmtest/boot.sh; the matrix now runs TCG single-threaded).
-# accept events whose socket's next event is another connection's: its end
-# went unseen (a socket reset before it was accepted is in state CLOSE:
-# its end came before the accept)
+# accept events whose socket's next event (in time; in the stream too, the
+# runs' "late" 0 says) is another connection's: its end went unseen (a
+# socket reset before it was accepted is in state CLOSE: its end came
+# before the accept). Each such accept and the event after it, a line each,
+# in $TMP/$1.unseen; the count on stdout.
 unseen_ends() {
-	jq -s '[to_entries[] | select(.value.sk_id)] | group_by(.value.sk_id)
-		| map(sort_by(.key) | . as $l | [range(0; length - 1)
+	jq -sc '[to_entries[] | select(.value.sk_id)] | group_by(.value.sk_id)
+		| map(sort_by(.value.time_ns, .key) | . as $l | range(0; length - 1)
 			| select($l[.].value.type == "accept" and $l[.].value.state != "CLOSE"
-				 and $l[. + 1].value.dport != $l[.].value.dport)] | length)
-		| add // 0' "$TMP/$1.json"
+				 and $l[. + 1].value.dport != $l[.].value.dport)
+			| [$l[.].value, $l[. + 1].value])
+		| .[]' "$TMP/$1.json" >"$TMP/$1.unseen"
+	wc -l <"$TMP/$1.unseen"
 }
 if [ -z "$SOCKTRACE_MODE" ]; then
 	# full speed: no accept-queue overflow stalls, TIME_WAIT ports reused
@@ -337,7 +341,7 @@ if [ -z "$SOCKTRACE_MODE" ]; then
 		bg ip netns exec "$NS" "$TB/churn" client -j 2 "$churn_port" 600
 		CHURN_CLI=$BG_PID
 		sleep 1
-		connects=0 accepts=0 lost=0 unseen=0 hogs= runs=0
+		connects=0 accepts=0 lost=0 late=0 unseen=0 hogs= runs=0
 		for i in 1 2 3 4 5 6; do
 			if [ "$i" -eq 4 ]; then
 				for _ in 1 2; do bg yes; hogs="$hogs $BG_PID"; done >/dev/null
@@ -359,18 +363,33 @@ if [ -z "$SOCKTRACE_MODE" ]; then
 			wait "$ST_PID"
 			paused=1
 		fi
+		# Events held back for the stages, or not (a test hook hands on
+		# all it reads at once): then some come after later ones, and
+		# the late count says so.
+		nohold=0
+		if SOCKTRACE_TEST_NO_HOLD=1 start_tracer "$churn_pid" churn_nohold --duration 1; then
+			wait "$ST_PID"
+			nohold=1
+		fi
 		# the load stopped before the runs' events are read: jq beside
 		# it took a minute of this test
 		kill "$CHURN_CLI" 2>/dev/null
 		nosummary=0
 		for i in $(seq "$runs"); do
-			read -r c a l <<<"$(jq -rs '[(map(select(.type == "connect")) | length),
+			read -r c a l o <<<"$(jq -rs '[(map(select(.type == "connect")) | length),
 				(map(select(.type == "accept")) | length),
-				(map(select(.type == "summary"))[0].lost // "none")] | @tsv' "$TMP/churn$i.json")"
-			# (no summary, or jq refused the file: all three unread)
-			if ! [[ $l =~ ^[0-9]+$ ]]; then nosummary=$((nosummary + 1)) c=0 a=0 l=0; fi
+				(map(select(.type == "summary"))[0] | (.lost // "none"), (.late // "none"))]
+				| @tsv' "$TMP/churn$i.json")"
+			# (no summary, or jq refused the file: all four unread)
+			if ! [[ $l =~ ^[0-9]+$ && $o =~ ^[0-9]+$ ]]; then
+				nosummary=$((nosummary + 1)) c=0 a=0 l=0 o=0
+			fi
 			connects=$((connects + c)) accepts=$((accepts + a)) lost=$((lost + l))
-			unseen=$((unseen + $(unseen_ends "churn$i")))
+			late=$((late + o))
+			u=$(unseen_ends "churn$i")
+			# what the kernel did, for the record where it happened
+			[ "$u" -gt 0 ] && sed 's/^/  unseen (run '"$i"'): /' "$TMP/churn$i.unseen" | head -4
+			unseen=$((unseen + u))
 		done
 		# The server never connects: every connect event is another
 		# process's socket passing for its.
@@ -388,9 +407,20 @@ if [ -z "$SOCKTRACE_MODE" ]; then
 			check_eq "under churn, seeding paused: no events lost" \
 				"$(evq churn_pause 'select(.type == "summary") | .lost')" 0
 		fi
+		if [ "$nohold" = 1 ]; then
+			o=$(evq churn_nohold 'select(.type == "summary") | .late')
+			if [[ $o =~ ^[0-9]+$ ]] && [ "$o" -gt 0 ]; then
+				pass "under churn, nothing held back: events out of time order counted ($o)"
+			else
+				fail "under churn, nothing held back: events out of time order counted" "late '$o'"
+			fi
+			check_match "under churn, nothing held back: said at exit" "out of time order" \
+				"$(cat "$TMP/churn_nohold.err")"
+		fi
 		if [ "$accepts" -gt 0 ]; then pass "under churn: accepts seen ($accepts)"
 		else fail "under churn: accepts seen" "none"; fi
 		check_eq "under churn: no events lost" "$lost" 0
+		check_eq "under churn: every event in time order (late)" "$late" 0
 		check_eq "under churn: each run's summary line" "$nosummary" 0
 	else
 		fail "churn server started" "$(cat "$TMP/churn.out")"

@@ -64,6 +64,10 @@ int event_source__fd(const struct event_source *s);
 uint64_t event_source__lost(const struct event_source *s);
 /* Of those, the hook runs the kernel skipped. */
 uint64_t event_source__skipped(const struct event_source *s);
+/* Events delivered after later ones (out of time order): read from the
+ * ring after their time was handed on. 0 but for a program held between
+ * an event's time and its staging for longer than the reader waits. */
+uint64_t event_source__late(const struct event_source *s);
 /* Total events delivered so far. */
 uint64_t event_source__delivered(const struct event_source *s);
 /* 1 when the source takes syscall exits, 0 when its filter needs none

@@ -50,21 +50,26 @@ static void print_summary(const struct events_out *o, struct event_source *src, 
 			  const char *why)
 {
 	uint64_t lost = event_source__lost(src), skipped = event_source__skipped(src);
+	uint64_t late = event_source__late(src);
 
 	fprintf(stderr, "socktrace: %s: %" PRIu64 " events", why, o->printed);
 	for (unsigned int t = 1; t < ST_EV_TYPE_COUNT; t++)
 		if (o->by_type[t] && t != ST_EV_LOST)
 			fprintf(stderr, ", %s %" PRIu64, st_event_type_name(t), o->by_type[t]);
 	if (skipped)
-		fprintf(stderr, "; %" PRIu64 " lost (%" PRIu64 " of them hook runs the kernel skipped)\n",
+		fprintf(stderr, "; %" PRIu64 " lost (%" PRIu64 " of them hook runs the kernel skipped)",
 			lost, skipped);
 	else
-		fprintf(stderr, "; %" PRIu64 " lost\n", lost);
+		fprintf(stderr, "; %" PRIu64 " lost", lost);
+	if (late)
+		fprintf(stderr, "; %" PRIu64 " out of time order (held on a CPU past the reader)",
+			late);
+	fprintf(stderr, "\n");
 	if (o->json) {
 		fprintf(o->f, "{\"type\":\"summary\",\"time_ns\":%" PRIu64 ",\"pid\":%u,"
 			"\"delivered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"lost_skipped\":%" PRIu64
-			",\"by_type\":{",
-			st_now_ns(), pid, event_source__delivered(src), lost, skipped);
+			",\"late\":%" PRIu64 ",\"by_type\":{",
+			st_now_ns(), pid, event_source__delivered(src), lost, skipped, late);
 		int n = 0;
 
 		for (unsigned int t = 1; t < ST_EV_TYPE_COUNT; t++)

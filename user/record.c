@@ -238,10 +238,15 @@ cleanup_writer:
 			if (events)
 				snprintf(per_event, sizeof(per_event), " (%.1f bytes/event)",
 					 (double)st.st_size / events);
+			char late[64] = "";
+
+			if (event_source__late(src))
+				snprintf(late, sizeof(late), ", %llu out of time order",
+					 (unsigned long long)event_source__late(src));
 			fprintf(stderr, "socktrace: recorded %llu events and %llu snapshots to '%s' "
-				"in %.1f s: %lld bytes%s, %llu lost%s\n",
+				"in %.1f s: %lld bytes%s, %llu lost%s%s\n",
 				(unsigned long long)events, (unsigned long long)snaps, name, secs,
-				(long long)st.st_size, per_event, (unsigned long long)lost,
+				(long long)st.st_size, per_event, (unsigned long long)lost, late,
 				target_gone ? "; the process exited" : "");
 		}
 	}
