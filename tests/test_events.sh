@@ -449,11 +449,24 @@ overflow_run() {
 	n1=$(nstat_get "$NS" TcpExtListenOverflows)
 	wait_for 5 grep -q 'process exited' "$TMP/ovf$port.err"
 	wait "$ST_PID" 2>/dev/null
+	local st_exit=$?
 	events=$(count_type "ovf$port" accept_overflow)
 	if [ $((n1 - n0)) -gt 0 ]; then pass "abort_on_overflow=$abort$tag: the kernel saw overflows ($((n1 - n0)))"
 	else fail "abort_on_overflow=$abort$tag: the kernel saw overflows" "delta $((n1 - n0))"; fi
 	check_eq "abort_on_overflow=$abort$tag: accept_overflow events = TcpExtListenOverflows delta" \
 		"$events" "$((n1 - n0))"
+	# where they differ, what the tracer saw instead
+	if [ "$events" != "$((n1 - n0))" ]; then
+		echo "  tracer exit status $st_exit; its stderr:"
+		sed 's/^/  | /' "$TMP/ovf$port.err" | tail -n 4
+		evq "ovf$port" '.type' | sort | uniq -c | tr '\n' ' ' | sed 's/^/  seen: /; s/$/\n/'
+		# the drops come in two bursts, the SYNs and their retransmits a second later
+		evq "ovf$port" 'select(.type == "accept_overflow") | .time_ns' |
+			awk 'NR == 1 { t0 = $1 } { n[int(($1 - t0) / 5e8)]++ }
+			     END { for (b in n) printf "  overflows at %.1f s: %d\n", b / 2, n[b] }'
+		grep -c . "$TMP/ovf$port.json" | sed 's/^/  lines: /'
+		jq -c 'select(.type == "summary")' "$TMP/ovf$port.json" 2>&1 | tail -n1 | sed 's/^/  /'
+	fi
 	check_eq "abort_on_overflow=$abort$tag: overflow events name the full queue" \
 		"$(evq "ovf$port" 'select(.type == "accept_overflow" and .accept_queue > .queue_max) | 1' | wc -l)" \
 		"$events"
