@@ -1330,18 +1330,30 @@ static void deliver_compound(struct event_source *s, struct st_event *e)
 		deliver(s, &state);
 }
 
+/* Events the BPF side sends later than their time, by design: a connect
+ * (the call's start, sent when it returns or its handshake ends) and a
+ * child's clone (sent with its next change). */
+static int timed_before_sent(const struct st_event *e)
+{
+	return e->type == ST_EV_CONNECT ||
+	       (e->type == ST_EV_STATE && e->new_state == ST_TCP_SYN_RECV);
+}
+
 /* A ring record holds one CPU's staged events (bpf/events.bpf.c). One
  * whose time was handed on already goes out after later events: counted
- * (event_source__late()), not hidden. */
+ * (event_source__late()), not hidden, but for those timed_before_sent(). */
 static int on_ring_event(void *ctx, void *data, size_t size)
 {
 	struct event_source *s = ctx;
 	size_t n = size / ST_RING_RECORD_SIZE;
 	const char *rec = data;
 
-	for (size_t i = 0; i < n; i++, rec += ST_RING_RECORD_SIZE)
-		if (((const struct st_event *)rec)->time_ns <= s->released)
+	for (size_t i = 0; i < n; i++, rec += ST_RING_RECORD_SIZE) {
+		const struct st_event *e = (const void *)rec;
+
+		if (e->time_ns <= s->released && !timed_before_sent(e))
 			s->late++;
+	}
 	return event_order__add(&s->pending, data, n, ST_RING_RECORD_SIZE);
 }
 

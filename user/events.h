@@ -65,8 +65,9 @@ uint64_t event_source__lost(const struct event_source *s);
 /* Of those, the hook runs the kernel skipped. */
 uint64_t event_source__skipped(const struct event_source *s);
 /* Events delivered after later ones (out of time order): read from the
- * ring after their time was handed on. 0 but for a program held between
- * an event's time and its staging for longer than the reader waits. */
+ * ring after their time was handed on (but for connects and children's
+ * clones, which carry an earlier moment than they are sent at, by design).
+ * Expected 0. */
 uint64_t event_source__late(const struct event_source *s);
 /* Total events delivered so far. */
 uint64_t event_source__delivered(const struct event_source *s);

@@ -62,8 +62,7 @@ static void print_summary(const struct events_out *o, struct event_source *src, 
 	else
 		fprintf(stderr, "; %" PRIu64 " lost", lost);
 	if (late)
-		fprintf(stderr, "; %" PRIu64 " out of time order (held on a CPU past the reader)",
-			late);
+		fprintf(stderr, "; %" PRIu64 " out of time order", late);
 	fprintf(stderr, "\n");
 	if (o->json) {
 		fprintf(o->f, "{\"type\":\"summary\",\"time_ns\":%" PRIu64 ",\"pid\":%u,"
