@@ -1381,12 +1381,6 @@ static void deliver_pending_one(struct st_event *e, void *ctx)
  * sent after its own time. */
 #define STAGE_SLACK_NS (5 * 1000 * 1000ull)
 
-/* Has each CPU with old staged events (all: every CPU) write them to the
- * ring. Returns the time up to which every event is in the ring: events
- * after it may still sit in some CPU's stage (a CPU that could not write
- * its own out, a program being half-way through an event there at each
- * try, holds the time back to its oldest: its events wait for the next
- * poll, and the others with them, to go out in order). */
 /* Has CPU cpu write its stages out: 1 when done, 0 when not (an error, or
  * a program there was half-way through an event at each try). */
 static int flush_cpu(int prog, int cpu)
@@ -1402,6 +1396,12 @@ static int flush_cpu(int prog, int cpu)
 	return 0;
 }
 
+/* Has each CPU with old staged events (all: every CPU) write them to the
+ * ring. Returns the time up to which every event is in the ring: events
+ * after it may still sit in some CPU's stage (a CPU that could not write
+ * its own out, a program being half-way through an event there at each
+ * try, holds the time back to its oldest: its events wait for the next
+ * poll, and the others with them, to go out in order). */
 static uint64_t flush_stages(struct event_source *s, uint64_t now, int all)
 {
 	int prog = bpf_program__fd(s->skel->progs.flush_stage);
