@@ -430,12 +430,8 @@ struct {
 	__type(value, struct st_stage);
 } stage SEC(".maps");
 
-/* Per CPU: time of the oldest event staged or being built, 0 when none
- * (read by user space to know which CPUs need flush_stage(), and how far
- * it may hand events on: see flush_stages() in user/events.c). Set when an
- * event is reserved, not when it is staged: a program interrupted between
- * the two (a softirq's 2 ms, or a VM's CPU taken by its host) would let
- * the reader hand on later events of other CPUs first. */
+/* Per CPU: time of the oldest staged event, 0 when none (read by user
+ * space to know which CPUs need flush_stage()). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -491,7 +487,7 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 	struct st_event *e;
 	struct st_stage *st;
 	__u32 zero = 0, d;
-	__u64 pid_tgid, *oldest;
+	__u64 pid_tgid;
 
 	if (!(type_mask & (1u << type)))
 		return NULL;
@@ -513,10 +509,6 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 	e = (void *)lv->buf + (lv->n & (STAGE_N - 1)) * ST_RING_RECORD_SIZE;
 	__builtin_memset(e, 0, ST_RING_RECORD_SIZE);
 	e->time_ns = bpf_ktime_get_ns();
-	lv->held_ns = e->time_ns;
-	oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
-	if (oldest && (!*oldest || e->time_ns < *oldest))
-		*oldest = e->time_ns;
 	e->type = type;
 	e->tier = tier;
 	e->pid = target_tgid;
@@ -531,29 +523,20 @@ static __always_inline struct st_event *ev_reserve(__u16 type, __u8 tier)
 }
 
 /* stage_oldest after st's stages were written out: cleared first, so an
- * interrupting program that reserves meanwhile sets it again (from 0), and
- * one that staged before is seen here. The oldest of what the levels still
- * stage, and of the events the `held` levels below are building (programs
- * this one interrupted; a level's held_ns not yet set is an earlier
- * event's, older still). */
-static __always_inline void stage_oldest_reset(struct st_stage *st, __u32 held)
+ * interrupting program that stages meanwhile sets it again (from 0), and
+ * one that staged before is seen here. */
+static __always_inline void stage_oldest_reset(struct st_stage *st)
 {
 	__u32 zero = 0;
 	__u64 *oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
-	__u64 o = 0;
 
 	if (!oldest)
 		return;
 	*oldest = 0;
 	asm volatile("" ::: "memory");
-	for (int i = 0; i < STAGE_LEVELS; i++) {
-		if (st->lv[i].n && (!o || st->lv[i].first_ns < o))
-			o = st->lv[i].first_ns;
-		if (i < held && (!o || st->lv[i].held_ns < o))
-			o = st->lv[i].held_ns;
-	}
-	if (o && (!*oldest || o < *oldest))
-		*oldest = o;
+	for (int i = 0; i < STAGE_LEVELS; i++)
+		if (st->lv[i].n)
+			*oldest = st->lv[i].first_ns;
 }
 
 /* The event ev_reserve() returned last on this CPU is complete. */
@@ -562,6 +545,7 @@ static __always_inline void ev_submit(struct st_event *e)
 	struct st_stage_level *lv;
 	struct st_stage *st;
 	__u32 zero = 0, d;
+	__u64 *oldest;
 
 	st = bpf_map_lookup_elem(&stage, &zero);
 	if (!st)
@@ -573,13 +557,14 @@ static __always_inline void ev_submit(struct st_event *e)
 	lv->staged++;
 	if (lv->n++ == 0)
 		lv->first_ns = e->time_ns;
-	/* (stage_oldest has this event's time since ev_reserve(); one set
-	 * earlier than that, within microseconds, is covered by the reader's
-	 * slack) */
 	if (lv->n >= STAGE_N || e->time_ns - lv->first_ns >= STAGE_MAX_AGE_NS) {
 		stage_write(lv, e->time_ns);
 		/* nothing left staged here: user space need not flush */
-		stage_oldest_reset(st, d);
+		stage_oldest_reset(st);
+	} else {
+		oldest = bpf_map_lookup_elem(&stage_oldest, &zero);
+		if (oldest && !*oldest)
+			*oldest = lv->first_ns;
 	}
 	asm volatile("" ::: "memory");
 	st->depth = d;
@@ -612,7 +597,7 @@ int flush_stage(void *ctx)
 		asm volatile("" ::: "memory");
 	}
 	st->depth = 0;
-	stage_oldest_reset(st, 0);
+	stage_oldest_reset(st);
 	return 0;
 }
 

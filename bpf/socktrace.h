@@ -211,7 +211,6 @@ struct st_stage_level {
 	__u32 pad;
 	__u64 staged;
 	__u64 out;
-	__u64 held_ns; /* the time of the event being built here, if one is */
 	__u8 buf[ST_STAGE_N * ST_RING_RECORD_SIZE];
 };
 

@@ -1374,34 +1374,12 @@ static void deliver_pending_one(struct st_event *e, void *ctx)
  * them out (a busy CPU writes its own within 2 ms; an IPI costs more than a
  * few events on a VM). */
 #define STAGE_FLUSH_AGE_NS (10 * 1000 * 1000ull)
-/* Longer than a program takes from an event's time to its CPU's
- * stage_oldest (set with the event's reservation; a program held after
- * that, by a softirq or by a VM's host, holds the reader back too), and
- * than the few microseconds a child's clone or a connect's start is
- * sent after its own time. */
-#define STAGE_SLACK_NS (5 * 1000 * 1000ull)
-
-/* Has CPU cpu write its stages out: 1 when done, 0 when not (an error, or
- * a program there was half-way through an event at each try). */
-static int flush_cpu(int prog, int cpu)
-{
-	for (int try = 0; try < 8; try++) {
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
-
-		if (bpf_prog_test_run_opts(prog, &opts))
-			return 0;
-		if (opts.retval == 0)
-			return 1;
-	}
-	return 0;
-}
+/* Longer than any program takes from an event's time to its staging. */
+#define STAGE_SLACK_NS (1000 * 1000ull)
 
 /* Has each CPU with old staged events (all: every CPU) write them to the
  * ring. Returns the time up to which every event is in the ring: events
- * after it may still sit in some CPU's stage (a CPU that could not write
- * its own out, a program being half-way through an event there at each
- * try, holds the time back to its oldest: its events wait for the next
- * poll, and the others with them, to go out in order). */
+ * after it may still sit in some CPU's stage. */
 static uint64_t flush_stages(struct event_source *s, uint64_t now, int all)
 {
 	int prog = bpf_program__fd(s->skel->progs.flush_stage);
@@ -1423,8 +1401,14 @@ static uint64_t flush_stages(struct event_source *s, uint64_t now, int all)
 				until = oldest - 1;
 			continue;
 		}
-		if (!flush_cpu(prog, cpu) && oldest && oldest - 1 < until)
-			until = oldest - 1;
+		/* 1: a program was half-way through an event there */
+		for (int try = 0; try < 8; try++) {
+			LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
+				    .cpu = cpu);
+
+			if (bpf_prog_test_run_opts(prog, &opts) || opts.retval == 0)
+				break;
+		}
 	}
 	return all ? UINT64_MAX : until;
 }
