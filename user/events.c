@@ -1757,7 +1757,7 @@ static uint64_t read_unwritten(struct event_source *s)
 static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, void *ctx,
 		       int all)
 {
-	uint64_t lost, until, now;
+	uint64_t lost, until, done, now;
 	int err;
 
 	s->fn = fn;
@@ -1774,9 +1774,10 @@ static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, v
 	if (err >= 0 || err == -EINTR)
 		err = ring_buffer__consume(s->rb);
 	event_order__release(&s->pending, until, deliver_pending_one, s);
-	/* (all: every CPU written out, as of now) */
-	if ((all ? now : until) > s->released)
-		s->released = all ? now : until;
+	/* handed on up to here (all: every CPU written out, as of now) */
+	done = all ? now : until;
+	if (done > s->released)
+		s->released = done;
 	lost = read_lost(s);
 	if (lost > s->lost) {
 		report_lost(s, lost - s->lost, ST_LOST_RING);

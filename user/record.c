@@ -238,11 +238,12 @@ cleanup_writer:
 			if (events)
 				snprintf(per_event, sizeof(per_event), " (%.1f bytes/event)",
 					 (double)st.st_size / events);
+			uint64_t n_late = event_source__late(src);
 			char late[64] = "";
 
-			if (event_source__late(src))
+			if (n_late)
 				snprintf(late, sizeof(late), ", %llu out of time order",
-					 (unsigned long long)event_source__late(src));
+					 (unsigned long long)n_late);
 			fprintf(stderr, "socktrace: recorded %llu events and %llu snapshots to '%s' "
 				"in %.1f s: %lld bytes%s, %llu lost%s%s\n",
 				(unsigned long long)events, (unsigned long long)snaps, name, secs,
