@@ -1376,6 +1376,8 @@ static void deliver_pending_one(struct st_event *e, void *ctx)
 #define STAGE_FLUSH_AGE_NS (10 * 1000 * 1000ull)
 /* Longer than any program takes from an event's time to its staging. */
 #define STAGE_SLACK_NS (1000 * 1000ull)
+/* The longest the reader waits for a CPU it could not have write out. */
+#define STAGE_HOLD_MAX_NS (1000 * 1000 * 1000ull)
 
 /* Has each CPU with old staged events (all: every CPU) write them to the
  * ring. Returns the time up to which every event is in the ring: events
@@ -1402,13 +1404,23 @@ static uint64_t flush_stages(struct event_source *s, uint64_t now, int all)
 			continue;
 		}
 		/* 1: a program was half-way through an event there */
-		for (int try = 0; try < 8; try++) {
+		int written = 0;
+
+		for (int try = 0; try < 8 && !written; try++) {
 			LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
 				    .cpu = cpu);
 
-			if (bpf_prog_test_run_opts(prog, &opts) || opts.retval == 0)
-				break;
+			/* (an error: nothing to wait for, the stage is left to
+			 * its CPU's next event) */
+			written = bpf_prog_test_run_opts(prog, &opts) || opts.retval == 0;
 		}
+		/* Still staged there: what comes after its oldest waits for a
+		 * later poll, as for a CPU not yet due, unless it has waited
+		 * STAGE_HOLD_MAX_NS (a CPU that never lets go must not stop
+		 * the stream; what comes late then is counted as late). */
+		if (!written && !all && oldest && now - oldest < STAGE_HOLD_MAX_NS &&
+		    oldest - 1 < until)
+			until = oldest - 1;
 	}
 	return all ? UINT64_MAX : until;
 }
