@@ -1446,11 +1446,6 @@ static __always_inline int epitem_fields(__u64 node, struct epi_fields *f)
 	return 0;
 }
 
-/*
- * The epoll instances of the target watching this socket's file, as
- * ep_poll_callback() would see them for a wake-up with `key` events. sk is
- * BTF-typed (sk_data_ready's): direct loads as far as the file.
- */
 /* Is ep (a struct eventpoll's address) the target's? Fills *out when it
  * is: from this CPU's cache, else from `epolls` (then cached). A program
  * that interrupts this one on the CPU may fill the same slot: the slot's
@@ -1495,6 +1490,11 @@ static __always_inline void epoll_cache_stale(void)
 	__sync_fetch_and_add(&epoll_epoch, 1);
 }
 
+/*
+ * The epoll instances of the target watching this socket's file, as
+ * ep_poll_callback() would see them for a wake-up with `key` events. sk is
+ * BTF-typed (sk_data_ready's): direct loads as far as the file.
+ */
 static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 {
 	struct socket *sock = sk->sk_socket;

@@ -1403,9 +1403,9 @@ static uint64_t flush_stages(struct event_source *s, uint64_t now, int all)
 				until = oldest - 1;
 			continue;
 		}
-		/* 1: a program was half-way through an event there */
 		int written = 0;
 
+		/* 1: a program was half-way through an event there */
 		for (int try = 0; try < 8 && !written; try++) {
 			LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
 				    .cpu = cpu);
