@@ -31,15 +31,20 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define EPOLLOUT 0x004
 #define EPOLLRDNORM 0x040
 #define EPOLLWRNORM 0x100
+#define EPOLLEXCLUSIVE (1u << 28)
 #define EP_PRIVATE_BITS ((1u << 28) | (1u << 29) | (1u << 30) | (1u << 31))
+#define WQ_FLAG_EXCLUSIVE 0x01
 #define ECONNABORTED 103
 #define E2BIG 7
 #define EEXIST 17
 #define TCPF_SYN 0x02
 #define TCPF_ACK 0x10
-/* Epitems followed per socket file: more epoll instances than this watching
- * one socket is unusual; the rest are not reported. */
+/* Epitems followed per socket file (inline, then in a loop), and
+ * wait-queue entries per wake-up where some are EPOLLEXCLUSIVE; a walk cut
+ * short is counted (ep_walks_cut). */
 #define MAX_EPITEMS_PER_FILE 8
+#define MAX_EPITEMS_MORE 4096
+#define MAX_WAITERS 4096
 
 /* TCP_* states come from vmlinux.h's enum. */
 
@@ -1490,15 +1495,192 @@ static __always_inline void epoll_cache_stale(void)
 	__sync_fetch_and_add(&epoll_epoch, 1);
 }
 
+/* Wake-up walks that stopped at their bound with entries left (a socket
+ * watched by more epoll instances than they follow): each may have missed
+ * a wake-up of the target's. User space reports them as lost. */
+__u64 ep_walks_cut = 0;
+
+/* btf: sk is BTF-typed (direct loads), else a plain address */
+static __always_inline int ep_wakeup_emit(struct sock *sk, struct st_epoll_state *es,
+					  struct epi_fields *f, __u32 key, __u8 tier, int btf)
+{
+	struct st_event *e = ev_reserve(ST_EV_EP_WAKEUP, tier);
+
+	if (!e)
+		return -1;
+	if (btf)
+		fill_sock_btf(e, sk);
+	else
+		fill_sock(e, sk);
+	e->epfd = es->epfd;
+	e->queue_max = es->gen;
+	e->fd = f->fd;
+	e->events = f->events & key;
+	ev_submit(e);
+	return 0;
+}
+
+/* ep_poll_callback()'s test: disabled (EPOLLONESHOT fired) or not
+ * interested in these events */
+static __always_inline int epi_wants(struct epi_fields *f, __u32 key)
+{
+	return (f->events & ~EP_PRIVATE_BITS) && (f->events & key);
+}
+
+/* waitqueue_active(&ep->wq): a task of its own blocked in epoll_wait */
+static __always_inline int ep_has_waiter(__u64 ep)
+{
+	__u64 head = ep + bpf_core_field_offset(struct eventpoll, wq) +
+		     bpf_core_field_offset(struct wait_queue_head, head);
+	__u64 next = 0;
+
+	if (bpf_probe_read_kernel(&next, sizeof(next), (void *)head))
+		return 0;
+	return next && next != head;
+}
+
+/*
+ * A wake-up of a socket some EPOLLEXCLUSIVE item watches (nginx's
+ * listeners, one per worker), in the order of the socket's wait queue: the
+ * kernel calls every entry without WQ_FLAG_EXCLUSIVE (at its head, newest
+ * first, as in the file's epitems), then the exclusive ones (oldest first)
+ * only until one wakes a task: for ep_poll_callback(), an instance with a
+ * task blocked in epoll_wait, interested in the wake-up's direction (here
+ * EPOLLIN). Each item called before that has the socket put on its ready
+ * list. Any other exclusive waiter (a thread blocked in accept()) is taken
+ * to have woken, and ends it too. An entry is epoll's when its
+ * eppoll_entry names this queue and its epitem this file. The first `skip`
+ * epoll entries without the flag were epoll_wakeups()'. A bpf_loop(): its
+ * step is verified once, not once per entry (that added 0.4 s to a start).
+ */
+struct wq_walk {
+	__u64 sk;
+	__u64 file;
+	__u64 whead; /* the socket's wait_queue_head */
+	__u64 head;  /* its list's head */
+	__u64 cur;   /* the next entry's list link */
+	__u32 key;
+	__u32 skip;
+	__u8 tier;
+	__u8 done;
+};
+
+static long wq_walk_step(__u32 i, void *data)
+{
+	struct wq_walk *x = data;
+	__u32 inout = x->key & (EPOLLIN | EPOLLOUT);
+	struct wait_queue_entry *w;
+	struct eppoll_entry *pwq;
+	struct st_epoll_state es;
+	struct epi_fields f;
+	struct epitem *epi;
+	unsigned int flags;
+	__u64 cur = x->cur;
+
+	if (!cur || cur == x->head)
+		goto end;
+	w = (void *)(cur - bpf_core_field_offset(struct wait_queue_entry, entry));
+	if (bpf_core_read(&flags, sizeof(flags), &w->flags) ||
+	    bpf_core_read(&x->cur, sizeof(x->cur), &w->entry.next))
+		goto end;
+	pwq = (void *)((__u64)w - bpf_core_field_offset(struct eppoll_entry, wait));
+	epi = BPF_CORE_READ(pwq, base);
+	if ((__u64)BPF_CORE_READ(pwq, whead) != x->whead || !epi ||
+	    (__u64)BPF_CORE_READ(epi, ffd.file) != x->file) {
+		if (flags & WQ_FLAG_EXCLUSIVE)
+			goto end; /* not epoll's: it takes the wake-up */
+		return 0;
+	}
+	if (!(flags & WQ_FLAG_EXCLUSIVE) && x->skip) {
+		x->skip--;
+		return 0;
+	}
+	if (epitem_fields((__u64)epi + bpf_core_field_offset(struct epitem, fllink), &f))
+		goto end;
+	if (!epi_wants(&f, x->key))
+		return 0; /* called, and wakes nobody */
+	if (epoll_find(f.ep, &es) &&
+	    ep_wakeup_emit((struct sock *)x->sk, &es, &f, x->key, x->tier, 0))
+		goto end;
+	/* ep_poll_callback()'s ewake */
+	if ((flags & WQ_FLAG_EXCLUSIVE) && ep_has_waiter(f.ep) &&
+	    (inout == EPOLLIN ? f.events & EPOLLIN : inout == EPOLLOUT ? f.events & EPOLLOUT :
+									 inout == 0))
+		goto end;
+	return 0;
+end:
+	x->done = 1;
+	return 1;
+}
+
+static __always_inline void exclusive_wakeups(struct sock *sk, struct file *file, __u32 key,
+					      __u8 tier, int skip)
+{
+	struct wq_walk x = { .sk = (__u64)sk, .file = (__u64)file, .key = key, .skip = skip,
+			     .tier = tier };
+	__u64 wq = (__u64)BPF_CORE_READ(sk, sk_wq);
+
+	if (!wq)
+		return;
+	x.whead = wq + bpf_core_field_offset(struct socket_wq, wait);
+	x.head = x.whead + bpf_core_field_offset(struct wait_queue_head, head);
+	if (bpf_probe_read_kernel(&x.cur, sizeof(x.cur), (void *)x.head))
+		return;
+	bpf_loop(MAX_WAITERS, wq_walk_step, &x, 0);
+	if (!x.done && x.cur && x.cur != x.head)
+		__sync_fetch_and_add(&ep_walks_cut, 1);
+}
+
+/* epoll_wakeups()' walk past its first MAX_EPITEMS_PER_FILE items */
+struct fep_walk {
+	__u64 sk;
+	__u64 node;
+	__u32 key;
+	__u32 called; /* items without EPOLLEXCLUSIVE */
+	__u8 tier;
+	__u8 exclusive;
+	__u8 stop;
+};
+
+static long fep_walk_step(__u32 i, void *data)
+{
+	struct fep_walk *x = data;
+	struct st_epoll_state es;
+	struct epi_fields f;
+
+	if (!x->node)
+		return 1;
+	if (epitem_fields(x->node, &f))
+		goto stop;
+	x->node = f.next;
+	if (f.events & EPOLLEXCLUSIVE) {
+		x->exclusive = 1;
+		return 0;
+	}
+	x->called++;
+	if (epoll_find(f.ep, &es) && epi_wants(&f, x->key) &&
+	    ep_wakeup_emit((struct sock *)x->sk, &es, &f, x->key, x->tier, 0))
+		goto stop;
+	return 0;
+stop:
+	x->stop = 1;
+	return 1;
+}
+
 /*
  * The epoll instances of the target watching this socket's file, as
  * ep_poll_callback() would see them for a wake-up with `key` events. sk is
- * BTF-typed (sk_data_ready's): direct loads as far as the file.
+ * BTF-typed (sk_data_ready's): direct loads as far as the file. Items
+ * without EPOLLEXCLUSIVE are all called; the others, if any, as
+ * exclusive_wakeups() finds. The first few inline; a socket more epoll
+ * instances watch (a listener shared by many workers), in a bpf_loop().
  */
 static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 {
 	struct socket *sock = sk->sk_socket;
-	__u64 node = file_first_epitem_link(sock ? sock->file : NULL);
+	struct file *file = sock ? sock->file : NULL;
+	__u64 node = file_first_epitem_link(file);
+	int exclusive = 0, called = 0;
 
 	for (int i = 0; i < MAX_EPITEMS_PER_FILE && node; i++) {
 		struct st_epoll_state es;
@@ -1507,23 +1689,29 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 		if (epitem_fields(node, &f))
 			return;
 		node = f.next;
-		if (!epoll_find(f.ep, &es))
+		if (f.events & EPOLLEXCLUSIVE) {
+			exclusive = 1;
 			continue;
-		/* ep_poll_callback(): disabled (EPOLLONESHOT fired) or not
-		 * interested in these events */
-		if (!(f.events & ~EP_PRIVATE_BITS) || !(f.events & key))
+		}
+		called++;
+		if (!epoll_find(f.ep, &es) || !epi_wants(&f, key))
 			continue;
-		struct st_event *e = ev_reserve(ST_EV_EP_WAKEUP, tier);
-
-		if (!e)
+		if (ep_wakeup_emit(sk, &es, &f, key, tier, 1))
 			return;
-		fill_sock_btf(e, sk);
-		e->epfd = es.epfd;
-		e->queue_max = es.gen;
-		e->fd = f.fd;
-		e->events = f.events & key;
-		ev_submit(e);
 	}
+	if (node) {
+		struct fep_walk x = { .sk = (__u64)sk, .node = node, .key = key, .tier = tier };
+
+		bpf_loop(MAX_EPITEMS_MORE, fep_walk_step, &x, 0);
+		if (x.stop)
+			return;
+		if (x.node)
+			__sync_fetch_and_add(&ep_walks_cut, 1);
+		exclusive |= x.exclusive;
+		called += x.called;
+	}
+	if (exclusive)
+		exclusive_wakeups(sk, file, key, tier, called);
 }
 
 /* ---- tracepoint tier (and the plumbing every tier uses) ---- */

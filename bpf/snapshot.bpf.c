@@ -218,9 +218,11 @@ static __always_inline void fill_socket(struct st_fd_rec *r, struct file *file, 
 /*
  * Epoll items are written from the watched file's side (file->f_ep), one
  * file per iterator call: a seq-file record must fit the iterator's buffer
- * (32 KiB), and an epoll instance watching 10,000 fds would not.
+ * (32 KiB), and an epoll instance watching 10,000 fds would not. A file's
+ * 256 items (48 bytes each) and an epoll file's 256 orphans fit.
  */
 #define ST_F_EP_MAX 8
+#define ST_F_EP_MORE (256 - ST_F_EP_MAX)
 #define ST_ORPHANS_MAX 256
 
 static __always_inline void emit_epitem(struct seq_file *seq, struct epitem *epi)
@@ -243,6 +245,26 @@ static __always_inline void emit_epitem(struct seq_file *seq, struct epitem *epi
 	bpf_seq_write(seq, &rec, sizeof(rec));
 }
 
+/* emit_file_epitems() past its first ST_F_EP_MAX items */
+struct f_ep_walk {
+	struct seq_file *seq;
+	struct hlist_node *node;
+};
+
+static long f_ep_step(__u32 i, void *data)
+{
+	struct f_ep_walk *w = data;
+	struct hlist_node *node = w->node;
+
+	if (!node)
+		return 1;
+	emit_epitem(w->seq, container_of(node, struct epitem, fllink));
+	w->node = BPF_CORE_READ(node, next);
+	return 0;
+}
+
+/* The instances watching this file: a few inline, the rest (a listener
+ * every worker of a server watches) in a bpf_loop(). */
 static __always_inline void emit_file_epitems(struct seq_file *seq, struct file *file)
 {
 	struct hlist_head *head = file->f_ep;
@@ -254,6 +276,11 @@ static __always_inline void emit_file_epitems(struct seq_file *seq, struct file 
 	for (int i = 0; i < ST_F_EP_MAX && node; i++) {
 		emit_epitem(seq, container_of(node, struct epitem, fllink));
 		node = BPF_CORE_READ(node, next);
+	}
+	if (node) {
+		struct f_ep_walk w = { .seq = seq, .node = node };
+
+		bpf_loop(ST_F_EP_MORE, f_ep_step, &w, 0);
 	}
 }
 

@@ -134,6 +134,9 @@ enum st_lost_reason {
 			      * CPU): each may have been an event */
 	ST_LOST_STAGE = 2,   /* staged in BPF and never written out: a bug
 			      * of ours, found at exit (see st_stage) */
+	ST_LOST_WALK = 3,    /* a wake-up's walk of a socket's epoll items
+			      * stopped at its bound (ep_walks_cut): each
+			      * may have missed an ep_wakeup */
 };
 
 /* Which tier produced an event or attached a hook. */

@@ -810,6 +810,65 @@ else
 		"$(evq epr "select(.type == \"ep_wakeup\" and .epfd == ${epfd1:--9}) | 1" | wc -l)" 1
 	check_eq "reused epoll fd: the new instance's return, with no delay" \
 		"$(evq epr "select(.type == \"epoll_wait_done\" and .epfd == ${epfd1:--9}) | \"\\(.count) \\(.latency_ns // 0)\"")" "1 0"
+
+	# EPOLLEXCLUSIVE (nginx's listeners, one per worker): the kernel calls
+	# such items in turn, and only until one has a task waiting in
+	# epoll_wait. A child's instance, waiting, and the server's, never
+	# waiting, watch one listener: the server's added second is never
+	# called (the child's takes every wake-up); added first, it is called
+	# each time, and with no task of its own waiting the wake-up goes on.
+	# The kernel's answer: whether the listener (never accepted from) is on
+	# the server's ready list at the end.
+	for order in second first; do
+		start_server "epx_$order" -p 8088 -t 300 epexcl "$order"
+		EPX_SRV=$SRV_PID
+		wait_for 5 grep -q '^OTHER ' "$TMP/epx_$order.out"
+		start_tracer "$EPX_SRV" "epx_$order"
+		in_ns "$TB/ev_client" -w 200 127.0.0.1 8088 4 >/dev/null 2>&1
+		wait_for 5 bash -c "[ \$(grep -c '^OTHER_WAKE' '$TMP/epx_$order.out') -ge 4 ]"
+		sleep 0.2
+		stop_tracer
+		kill -USR1 "$EPX_SRV"
+		wait_for 5 grep -q '^READY' "$TMP/epx_$order.out"
+		kill "$EPX_SRV"
+		wait "$EPX_SRV" 2>/dev/null
+		read -r _ epxfd <<<"$(grep '^EPFD ' "$TMP/epx_$order.out")"
+		read -r _ ready <<<"$(grep '^READY ' "$TMP/epx_$order.out")"
+		want_ready=0 want_wakes=0
+		[ "$order" = first ] && want_ready=1 want_wakes=4
+		check_eq "EPOLLEXCLUSIVE, the server's added $order: the child's instance woken by each connection" \
+			"$(grep -c '^OTHER_WAKE' "$TMP/epx_$order.out")" 4
+		check_eq "EPOLLEXCLUSIVE, the server's added $order: the listener on its ready list (the kernel's answer)" \
+			"${ready:-none}" "$want_ready"
+		check_eq "EPOLLEXCLUSIVE, the server's added $order: its wake-ups for the listener" \
+			"$(evq "epx_$order" "select(.type == \"ep_wakeup\" and .epfd == ${epxfd:--9} and .fd == 3) | 1" | wc -l)" "$want_wakes"
+		check_eq "EPOLLEXCLUSIVE, the server's added $order: no wake-up of another instance" \
+			"$(evq "epx_$order" "select(.type == \"ep_wakeup\" and .epfd != ${epxfd:--9}) | 1" | wc -l)" 0
+	done
+
+	# A listener watched by more epoll instances than the walk's inline
+	# part follows (8; nginx or a pre-fork server's workers, in one process
+	# here): every one's wake-up, as every one's ready list says.
+	start_server epm -p 8089 -t 300 epmany 20
+	EPM_SRV=$SRV_PID
+	wait_for 5 grep -q '^EPFDS' "$TMP/epm.out"
+	# the snapshot's interest lists too (until this, 8 of them had it)
+	check_eq "20 epoll instances on one listener: --once lists it in each one's interest list" \
+		"$("$SOCKTRACE" -p "$EPM_SRV" --once --json 2>/dev/null | jq '[.epolls[] | select(any(.interest[]; .fd == 3))] | length')" 20
+	start_tracer "$EPM_SRV" epm
+	in_ns "$TB/ev_client" 127.0.0.1 8089 1 >/dev/null 2>&1
+	sleep 0.3
+	stop_tracer
+	kill -USR1 "$EPM_SRV"
+	wait_for 5 bash -c "[ \$(grep -c '^READY' '$TMP/epm.out') -ge 20 ]"
+	kill "$EPM_SRV"
+	wait "$EPM_SRV" 2>/dev/null
+	check_eq "20 epoll instances on one listener: each has it ready (the kernel's answer)" \
+		"$(awk '/^READY/ && $3 == 1 { n++ } END { print n + 0 }' "$TMP/epm.out")" 20
+	check_eq "20 epoll instances on one listener: a wake-up for each" \
+		"$(evq epm 'select(.type == "ep_wakeup" and .fd == 3) | .epfd' | sort -n | tr '\n' ' ')" \
+		"$(sed -n 's/^EPFDS //p' "$TMP/epm.out" | tr ' ' '\n' | sort -n | tr '\n' ' ')"
+	check_eq "20 epoll instances on one listener: nothing lost" "$(count_type epm lost)" 0
 fi
 
 # ---- syscall exits: fexit, per syscall, or raw; without tracefs ----

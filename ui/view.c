@@ -403,6 +403,7 @@ char *st_event_row(char *buf, size_t len, const struct st_event *e, uint64_t bas
 		o = snprintf(extra, sizeof(extra), "%u events lost (%s)", e->count,
 			     e->old_state == ST_LOST_SKIPPED ? "hook runs skipped"
 			     : e->old_state == ST_LOST_STAGE ? "lost in stages"
+			     : e->old_state == ST_LOST_WALK  ? "wake-up walks cut"
 							     : "ring full");
 		break;
 	default:

@@ -205,6 +205,7 @@ struct event_source {
 	uint64_t lost;    /* ring full */
 	uint64_t skipped; /* hook runs the kernel skipped (see read_skipped()) */
 	uint64_t unwritten; /* staged in BPF, never written out (see st_stage) */
+	uint64_t walks_cut; /* wake-up walks stopped at their bound (ep_walks_cut) */
 	uint64_t released; /* every event up to this time was handed on */
 	uint64_t late;     /* events read after their time was handed on */
 	int test_no_hold;  /* test hook: hand on all read, stages or not */
@@ -1813,6 +1814,12 @@ static int poll_events(struct event_source *s, int timeout_ms, st_event_fn fn, v
 			report_lost(s, skipped - s->skipped, ST_LOST_SKIPPED);
 			s->skipped = skipped;
 		}
+		uint64_t cut = __atomic_load_n(&s->skel->bss->ep_walks_cut, __ATOMIC_RELAXED);
+
+		if (cut > s->walks_cut) {
+			report_lost(s, cut - s->walks_cut, ST_LOST_WALK);
+			s->walks_cut = cut;
+		}
 	}
 	s->fn = NULL;
 	if (err < 0 && err != -EINTR)
@@ -1844,7 +1851,7 @@ int event_source__fd(const struct event_source *s)
 
 uint64_t event_source__lost(const struct event_source *s)
 {
-	return s ? s->lost + s->unwritten + s->skipped : 0;
+	return s ? s->lost + s->unwritten + s->skipped + s->walks_cut : 0;
 }
 
 uint64_t event_source__skipped(const struct event_source *s)

@@ -512,6 +512,9 @@ void st_print_event_text(FILE *f, const struct st_event *e)
 			p = put_lit(p, " hook runs skipped by the kernel (recursion): events lost\n");
 		else if (e->old_state == ST_LOST_STAGE)
 			p = put_lit(p, " events lost in socktrace's per-CPU stages (a bug)\n");
+		else if (e->old_state == ST_LOST_WALK)
+			p = put_lit(p, " wake-ups not followed to every epoll instance (more watch "
+				       "the socket than socktrace walks): ep_wakeup events may be lost\n");
 		else
 			p = put_lit(p, " events lost (ring buffer full)\n");
 		put_line(f, line, p - line);
@@ -759,6 +762,8 @@ tail:
 			p = put_lit(p, ",\"reason\":\"hook_skipped\"}\n");
 		else if (e->old_state == ST_LOST_STAGE)
 			p = put_lit(p, ",\"reason\":\"stage\"}\n");
+		else if (e->old_state == ST_LOST_WALK)
+			p = put_lit(p, ",\"reason\":\"walk_cut\"}\n");
 		else
 			p = put_lit(p, ",\"reason\":\"ring_full\"}\n");
 		put_line(f, line, p - line);

@@ -13,6 +13,17 @@
  *              a new one gets its fd and the listener, still readable
  *              (never accepted), so its epoll_wait returns at once:
  *              "EPFD2 <fd> WAIT <n>"
+ *   epexcl first|second
+ *              this process's epoll instance and a child's watch the
+ *              listener with EPOLLEXCLUSIVE, this one's added first or
+ *              second ("EPFD <fd>", "OTHER <pid>" once both are); the
+ *              child waits in epoll_wait (edge-triggered) and never
+ *              accepts ("OTHER_WAKE <n>" per return); this one waits for
+ *              SIGUSR1, then "READY <n>" from an epoll_wait that does not
+ *              block: 1 if a wake-up put the listener on its ready list
+ *   epmany N   N epoll instances watch the listener ("EPFDS <fd>..."); on
+ *              SIGUSR1, "READY <fd> <n>" for each, from an epoll_wait that
+ *              does not block
  * and exits after -t SECONDS (default 60) or on SIGTERM. -r N: N listeners
  * on the port (SO_REUSEPORT), accept mode taking from any. -W: in accept
  * mode, wait for SIGUSR1 before the first accept (connections wait in the
@@ -30,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,6 +239,73 @@ int main(int argc, char **argv)
 		CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
 		n = epoll_wait(ep, evs, 4, 2000);
 		printf("EPFD2 %d WAIT %d\n", ep, n);
+		for (;;)
+			pause();
+	} else if (!strcmp(mode, "epexcl")) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = lfd },
+				   evs[4];
+		int first = optind + 1 < argc && !strcmp(argv[optind + 1], "first");
+		int to_kid[2], to_us[2], ep = -1, n;
+		char b = 0;
+		pid_t kid;
+
+		CHECK(pipe(to_kid));
+		CHECK(pipe(to_us));
+		kid = fork();
+		CHECK(kid);
+		if (kid == 0) {
+			int kep;
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (first && read(to_kid[0], &b, 1) != 1)
+				DIE("epexcl: parent gone");
+			kep = epoll_create1(0);
+			CHECK(kep);
+			ev.events |= EPOLLET;
+			CHECK(epoll_ctl(kep, EPOLL_CTL_ADD, lfd, &ev));
+			CHECK(write(to_us[1], &b, 1));
+			for (;;) {
+				n = epoll_wait(kep, evs, 4, -1);
+				if (n > 0)
+					printf("OTHER_WAKE %d\n", n);
+			}
+		}
+		if (first) {
+			ep = epoll_create1(0);
+			CHECK(ep);
+			CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
+			CHECK(write(to_kid[1], &b, 1));
+		}
+		if (read(to_us[0], &b, 1) != 1)
+			DIE("epexcl: child gone");
+		if (!first) {
+			ep = epoll_create1(0);
+			CHECK(ep);
+			CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
+		}
+		printf("EPFD %d\nOTHER %d\n", ep, (int)kid);
+		sigwait(&usr1, &sig);
+		n = epoll_wait(ep, evs, 4, 0);
+		printf("READY %d\n", n);
+		for (;;)
+			pause();
+	} else if (!strcmp(mode, "epmany")) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd }, evs[4];
+		int n = optind + 1 < argc ? atoi(argv[optind + 1]) : 1, eps[64];
+
+		if (n < 1 || n > 64)
+			DIE("epmany: 1 to 64 instances");
+		printf("EPFDS");
+		for (int i = 0; i < n; i++) {
+			eps[i] = epoll_create1(0);
+			CHECK(eps[i]);
+			CHECK(epoll_ctl(eps[i], EPOLL_CTL_ADD, lfd, &ev));
+			printf(" %d", eps[i]);
+		}
+		printf("\n");
+		sigwait(&usr1, &sig);
+		for (int i = 0; i < n; i++)
+			printf("READY %d %d\n", eps[i], epoll_wait(eps[i], evs, 4, 0));
 		for (;;)
 			pause();
 	} else {

@@ -262,6 +262,10 @@ static void test_exact_lines(void)
 		  "hook runs skipped by the kernel (recursion): events lost", ", skipped hook runs" },
 		{ ST_LOST_STAGE, "stage", "events lost in socktrace's per-CPU stages (a bug)",
 		  ", lost in the stages" },
+		{ ST_LOST_WALK, "walk_cut",
+		  "wake-ups not followed to every epoll instance (more watch the socket than "
+		  "socktrace walks): ep_wakeup events may be lost",
+		  ", wake-up walks cut" },
 	};
 	for (size_t i = 0; i < sizeof(lost) / sizeof(lost[0]); i++) {
 		char want[256], name[64];
