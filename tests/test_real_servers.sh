@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real servers nobody here wrote (nginx and redis from Debian), on loopback in
-# a netns made here: socktrace's snapshot against ss and /proc/PID/fdinfo.
+# a netns made here: socktrace's snapshot against ss and /proc/PID/fdinfo, and
+# its epoll wake-ups across two nginx workers against nginx's access log.
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -71,6 +72,77 @@ CONF
 	fi
 else
 	skip "nginx" "nginx not installed"
+fi
+
+# --- nginx, two workers: EPOLLEXCLUSIVE on the shared listener ---------------
+# Each worker's epoll watches the listener with EPOLLEXCLUSIVE, so the kernel
+# wakes one worker's instance per connection, the first in the socket's wait
+# queue with a thread in epoll_wait. One tracer per worker: each one's
+# wake-ups for the listener == the requests that worker served, as nginx's
+# own access log ($pid) tells. Requests are spaced so that every worker is
+# back in epoll_wait before the next (a busy one's instance is called too,
+# and then the next one's). A build that gave every instance a wake-up
+# reported 20 for each worker.
+if ! command -v nginx >/dev/null; then
+	skip "nginx, two workers" "nginx not installed"
+elif ! kernel_at_least 6 6; then
+	skip "nginx, two workers" "no sock:sk_data_ready before 6.6: no ep_wakeup on the tracepoint tier"
+else
+	mkdir -p "$TMP/nginx2"
+	cat >"$TMP/nginx2/nginx.conf" <<CONF
+daemon off;
+worker_processes 2;
+pid $TMP/nginx2/nginx.pid;
+error_log $TMP/nginx2/error.log;
+events { worker_connections 64; use epoll; }
+http {
+	log_format bypid '\$pid';
+	access_log $TMP/nginx2/access.log bypid;
+	client_body_temp_path $TMP/nginx2;
+	proxy_temp_path $TMP/nginx2;
+	fastcgi_temp_path $TMP/nginx2;
+	uwsgi_temp_path $TMP/nginx2;
+	scgi_temp_path $TMP/nginx2;
+	server { listen 127.0.0.1:8087; location / { return 200 "hi\n"; } }
+}
+CONF
+	bg ip netns exec "$NS" nginx -c "$TMP/nginx2/nginx.conf" -e "$TMP/nginx2/error.log"
+	workers=()
+	if wait_for 10 bash -c "ip netns exec $NS ss -Hlnt 'sport = :8087' | grep -q 8087" &&
+		wait_for 5 bash -c "[ \$(pgrep -P \$(cat '$TMP/nginx2/nginx.pid' 2>/dev/null || echo 0) -f 'nginx: worker' | wc -l) -eq 2 ]"; then
+		mapfile -t workers < <(pgrep -P "$(cat "$TMP/nginx2/nginx.pid")" -f "nginx: worker")
+	fi
+	if [ ${#workers[@]} -ne 2 ]; then
+		fail "nginx, two workers: start" "$(tail -2 "$TMP/nginx2/error.log" 2>/dev/null)"
+	else
+		tracers=() lfds=()
+		for w in "${workers[@]}"; do
+			lfds+=("$("$SOCKTRACE" -p "$w" --once --json |
+				jq -r '.listeners[] | select(.local == "127.0.0.1:8087") | .fd')")
+			mask=$(grep -h "^tfd:[[:space:]]*${lfds[-1]:--1} " /proc/"$w"/fdinfo/* 2>/dev/null | awk '{ print $4; exit }')
+			check_eq "nginx worker $w: watches the listener with EPOLLEXCLUSIVE (fdinfo)" \
+				"$(( (16#${mask:-0} >> 28) & 1 ))" 1
+			bg "$SOCKTRACE" -p "$w" --events --json >"$TMP/ngx_$w.json" 2>"$TMP/ngx_$w.err"
+			tracers+=("$BG_PID")
+		done
+		for w in "${workers[@]}"; do
+			wait_for 60 grep -q 'tracing pid' "$TMP/ngx_$w.err" ||
+				fail "nginx worker $w: tracer attached" "$(cat "$TMP/ngx_$w.err")"
+		done
+		ip netns exec "$NS" bash -c 'for i in $(seq 20); do
+			exec 3<>/dev/tcp/127.0.0.1/8087 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3 >/dev/null
+			exec 3>&-; sleep 0.1; done'
+		sleep 0.3
+		kill -INT "${tracers[@]}"
+		for t in "${tracers[@]}"; do wait "$t" 2>/dev/null; done
+		check_eq "nginx, two workers: 20 requests in the access log" "$(wc -l <"$TMP/nginx2/access.log")" 20
+		for i in 0 1; do
+			w=${workers[$i]}
+			check_eq "nginx worker $w: wake-ups for the listener == requests it served (access log)" \
+				"$(jq -r "select(.type == \"ep_wakeup\" and .fd == ${lfds[$i]:--1}) | 1" "$TMP/ngx_$w.json" | wc -l)" \
+				"$(grep -cx "$w" "$TMP/nginx2/access.log")"
+		done
+	fi
 fi
 
 # --- redis: tcp-backlog 64, clients connected --------------------------------
