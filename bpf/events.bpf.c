@@ -29,10 +29,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define S_IFSOCK 0140000
 #define EPOLLIN 0x001
 #define EPOLLOUT 0x004
+#define EPOLLERR 0x008
+#define EPOLLPRI 0x002
 #define EPOLLRDNORM 0x040
+#define EPOLLRDBAND 0x080
 #define EPOLLWRNORM 0x100
 #define EPOLLEXCLUSIVE (1u << 28)
 #define EP_PRIVATE_BITS ((1u << 28) | (1u << 29) | (1u << 30) | (1u << 31))
+/* the key of a wake-up without one (sk_state_change()): every waiter is
+ * called, with every event it watches, as ep_poll_callback()'s hooks
+ * report such a wake-up */
+#define WAKE_ALL (~EP_PRIVATE_BITS)
 #define WQ_FLAG_EXCLUSIVE 0x01
 #define ECONNABORTED 103
 #define E2BIG 7
@@ -1631,7 +1638,8 @@ static __always_inline void exclusive_wakeups(struct sock *sk, struct file *file
 		__sync_fetch_and_add(&ep_walks_cut, 1);
 }
 
-/* epoll_wakeups()' walk past its first MAX_EPITEMS_PER_FILE items */
+/* epoll_wakeups()' walk past its first MAX_EPITEMS_PER_FILE items, and
+ * state_wakeups()' walks */
 struct fep_walk {
 	__u64 sk;
 	__u64 node;
@@ -1641,6 +1649,33 @@ struct fep_walk {
 	__u8 exclusive;
 	__u8 stop;
 };
+
+/* state_wakeups()': the walk's state, and what is left after it */
+struct state_walk {
+	struct fep_walk w;
+	__u64 first; /* the file's first item */
+	__u8 again;  /* more wake-ups without a key */
+	__u8 err;    /* then one with EPOLLERR */
+};
+
+/* The item at x->node, called by a wake-up with x->key: 1 to stop (the
+ * ring is full, or the item unreadable) */
+static __always_inline int fep_visit(struct fep_walk *x)
+{
+	struct st_epoll_state es;
+	struct epi_fields f;
+
+	if (epitem_fields(x->node, &f))
+		return 1;
+	x->node = f.next;
+	if ((f.events & EPOLLEXCLUSIVE) && x->key != WAKE_ALL) {
+		x->exclusive = 1;
+		return 0;
+	}
+	x->called++;
+	return epoll_find(f.ep, &es) && epi_wants(&f, x->key) &&
+	       ep_wakeup_emit((struct sock *)x->sk, &es, &f, x->key, x->tier, 0);
+}
 
 static long fep_walk_step(__u32 i, void *data)
 {
@@ -1653,7 +1688,7 @@ static long fep_walk_step(__u32 i, void *data)
 	if (epitem_fields(x->node, &f))
 		goto stop;
 	x->node = f.next;
-	if (f.events & EPOLLEXCLUSIVE) {
+	if ((f.events & EPOLLEXCLUSIVE) && x->key != WAKE_ALL) {
 		x->exclusive = 1;
 		return 0;
 	}
@@ -1667,12 +1702,39 @@ stop:
 	return 1;
 }
 
+/* state_wakeups()': the file's items once per wake-up, in one loop */
+static long state_walk_step(__u32 i, void *data)
+{
+	struct state_walk *s = data;
+	struct fep_walk *x = &s->w;
+
+	if (!x->node) {
+		if (s->again) {
+			s->again--;
+		} else if (s->err) {
+			s->err = 0;
+			x->key = EPOLLERR;
+			x->called = 0;
+		} else {
+			return 1;
+		}
+		x->node = s->first;
+		return 0;
+	}
+	if (fep_visit(x)) {
+		x->stop = 1;
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * The epoll instances of the target watching this socket's file, as
  * ep_poll_callback() would see them for a wake-up with `key` events. sk is
  * BTF-typed (sk_data_ready's): direct loads as far as the file. Items
  * without EPOLLEXCLUSIVE are all called; the others, if any, as
- * exclusive_wakeups() finds. The first few inline; a socket more epoll
+ * exclusive_wakeups() finds (WAKE_ALL: every one). The
+ * first few inline; a socket more epoll
  * instances watch (a listener shared by many workers), in a bpf_loop().
  */
 static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
@@ -1689,7 +1751,7 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 		if (epitem_fields(node, &f))
 			return;
 		node = f.next;
-		if (f.events & EPOLLEXCLUSIVE) {
+		if ((f.events & EPOLLEXCLUSIVE) && key != WAKE_ALL) {
 			exclusive = 1;
 			continue;
 		}
@@ -1715,6 +1777,74 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 }
 
 /* ---- tracepoint tier (and the plumbing every tier uses) ---- */
+
+/*
+ * The tracepoint tier's other wake-ups of a socket: sk_state_change()
+ * (sock_def_wakeup(): every waiter, no key) and sk_error_report()
+ * (EPOLLERR) have no tracepoint, so they are told by the state change each
+ * comes with, in the kernel paths that make one, for a socket not yet
+ * orphaned (SOCK_DEAD; a closed socket's epitems are gone anyway):
+ *   a FIN: ESTABLISHED -> CLOSE_WAIT, FIN_WAIT1 -> CLOSING (tcp_fin());
+ *   our FIN acked: FIN_WAIT1 -> FIN_WAIT2;
+ *   a handshake done: SYN_SENT (or SYN_RECV) -> ESTABLISHED (connect()'s
+ *   EPOLLOUT);
+ *   shutdown(SHUT_WR): ESTABLISHED -> FIN_WAIT1, CLOSE_WAIT -> LAST_ACK;
+ *   tcp_done() to CLOSE: one, two from FIN_WAIT2 (a FIN: tcp_time_wait()'s
+ *   and tcp_fin()'s), and with sk_err set (a reset, a timeout, an abort)
+ *   sk_error_report()'s too; none for connect()'s own failure (SYN_SENT,
+ *   no error).
+ * The wake-up's packet is still being handled: this comes before the
+ * wake-up itself, as sk_data_ready's does.
+ */
+static __always_inline void state_wakeups(struct sock *sk, int old, int new)
+{
+	struct socket *sock = sk->sk_socket;
+	struct file *file = sock ? sock->file : NULL;
+	struct state_walk x = { .w = { .sk = (__u64)sk, .tier = ST_TIER_TRACEPOINT } };
+	int n = 0, err = 0;
+
+	if (sk->__sk_common.skc_flags & (1ul << SOCK_DEAD))
+		return;
+	switch (new) {
+	case TCP_CLOSE_WAIT:
+		n = 1;
+		break;
+	case TCP_CLOSING:
+	case TCP_FIN_WAIT2:
+		n = old == TCP_FIN_WAIT1;
+		break;
+	case TCP_ESTABLISHED:
+		n = old == TCP_SYN_SENT || old == TCP_SYN_RECV;
+		break;
+	case TCP_FIN_WAIT1:
+		n = old == TCP_ESTABLISHED;
+		break;
+	case TCP_LAST_ACK:
+		n = old == TCP_CLOSE_WAIT;
+		break;
+	case TCP_CLOSE:
+		err = sk->sk_err != 0;
+		n = err ? 1 : old == TCP_SYN_SENT ? 0 : old == TCP_FIN_WAIT2 ? 2 : 1;
+		break;
+	}
+	if (!n && !err)
+		return;
+	x.first = file_first_epitem_link(file);
+	if (!x.first)
+		return;
+	/* the wake-ups without a key first, then sk_error_report()'s */
+	x.w.node = x.first;
+	x.w.key = n ? WAKE_ALL : EPOLLERR;
+	x.again = n > 1;
+	x.err = n && err;
+	bpf_loop(3 * (MAX_EPITEMS_PER_FILE + MAX_EPITEMS_MORE + 1), state_walk_step, &x, 0);
+	if (x.w.stop)
+		return;
+	if (x.w.node || x.again || x.err)
+		__sync_fetch_and_add(&ep_walks_cut, 1);
+	else if (x.w.exclusive)
+		exclusive_wakeups(sk, file, EPOLLERR, ST_TIER_TRACEPOINT, x.w.called);
+}
 
 /* The socket at fd is being closed by the target (close(), from the state
  * change old -> new its release makes; a socket already in CLOSE makes
@@ -2163,9 +2293,9 @@ static __always_inline __s32 closing_any_fd(void)
 /* A change of a child followed by its port: no entry, so fd -1 in its
  * events (user space knows it from the accept) but for its close, which
  * is the target's close() of a socket it accepted (sk_socket set) in
- * process context. */
-static __always_inline void port_child_change(struct sock *sk, __u64 l, int old, int new,
-					      __u32 where)
+ * process context. 1: an accepted one's change, for state_wakeups(). */
+static __always_inline int port_child_change(struct sock *sk, __u64 l, int old, int new,
+					     __u32 where)
 {
 	struct clone_stash *cs = clone_stash_here(where);
 	__u64 clone_ns = 0;
@@ -2182,13 +2312,13 @@ static __always_inline void port_child_change(struct sock *sk, __u64 l, int old,
 	if (old == TCP_SYN_RECV && new == TCP_ESTABLISHED && !sk->sk_socket && l > 1) {
 		if (clone_ns && (type_mask & (1u << ST_EV_CHILD_QUEUED))) {
 			emit_child_states(sk, l, clone_ns, clone_old);
-			return;
+			return 0;
 		}
 		if (clone_ns)
 			emit_state(sk, -1, clone_old, TCP_SYN_RECV, clone_ns);
 		emit_state(sk, -1, old, new, 0);
 		emit_child_queued((struct sock *)queued_on(l, sk), NULL, sk, ST_TIER_TRACEPOINT);
-		return;
+		return 0;
 	}
 	if (clone_ns)
 		emit_state(sk, -1, clone_old, TCP_SYN_RECV, clone_ns);
@@ -2197,10 +2327,12 @@ static __always_inline void port_child_change(struct sock *sk, __u64 l, int old,
 	 * changes, from the backlog, still in close()). */
 	if (!where && sk->sk_socket && is_target())
 		fd = closing_any_fd();
-	if (fd != -2)
+	if (fd != -2) {
 		emit_close(sk, fd, old, new, 0);
-	else
-		emit_state(sk, sk->sk_socket ? ST_FD_ACCEPTED : -1, old, new, 0);
+		return 0;
+	}
+	emit_state(sk, sk->sk_socket ? ST_FD_ACCEPTED : -1, old, new, 0);
+	return sk->sk_socket && tier_is(HOOK_EPOLL, ST_TIER_TRACEPOINT);
 }
 
 /* A child's clone, kept for its next change. A clone left here by a child
@@ -2228,12 +2360,16 @@ static __always_inline void clone_put(struct sock *sk, int old, __u32 where)
 	cs->old = old;
 }
 
-/* where: ctx_where() */
+/* where: ctx_where(). 1: the change of a socket of the target's with an
+ * fd, for state_wakeups() (called by the program, after: in here, each of
+ * this function's paths verified the wake-up walk again, past the
+ * verifier's million instructions) */
 static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u32 where)
 {
 	struct st_listener_state *ls;
 	struct st_sock_state *ss;
 	__u64 key = (__u64)sk;
+	int wake = 0;
 	__s32 fd;
 
 	/* Most changes are of other processes' sockets: a connect() is told
@@ -2348,9 +2484,7 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u
 			__u64 l = port_children() ?
 				  child_listener(sk, sock_local_port(sk, newstate)) : 0;
 
-			if (l)
-				port_child_change(sk, l, oldstate, newstate, where);
-			return 0;
+			return l ? port_child_change(sk, l, oldstate, newstate, where) : 0;
 		}
 	} else if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 		/* connect() after fentry/kprobe saw it start */
@@ -2385,6 +2519,7 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u
 	emit_state(sk, ss->fd, oldstate, newstate, 0);
 	if (oldstate == TCP_SYN_SENT)
 		emit_connect_done(sk, ss, newstate);
+	wake = ss->fd >= 0 && tier_is(HOOK_EPOLL, ST_TIER_TRACEPOINT);
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED &&
 	    (ss->flags & ST_SS_CHILD) && !(ss->flags & ST_SS_ACCEPTED) &&
 	    tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT))
@@ -2393,7 +2528,7 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u
 out:
 	if (newstate == TCP_CLOSE)
 		sock_untrack(key);
-	return 0;
+	return wake;
 }
 
 /*
@@ -2443,7 +2578,9 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	}
 	if (!armed)
 		return 0;
-	return set_state(sk, oldstate, newstate, where);
+	if (set_state(sk, oldstate, newstate, where))
+		state_wakeups(sk, oldstate, newstate);
+	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -2463,7 +2600,9 @@ int BPF_PROG(tp_set_state_again, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	}
 	__sync_fetch_and_add(&state_recovered, 1);
-	return set_state(sk, oldstate, newstate, where);
+	if (set_state(sk, oldstate, newstate, where))
+		state_wakeups(sk, oldstate, newstate);
+	return 0;
 }
 
 /*
@@ -2720,7 +2859,8 @@ int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 		ours = sock_lookup_btf(sk, &key);
 	if (!ours && !(port_children() && child_listener(sk, sk->__sk_common.skc_num)))
 		return 0;
-	epoll_wakeups(sk, EPOLLIN | EPOLLRDNORM, ST_TIER_TRACEPOINT);
+	/* sock_def_readable()'s key */
+	epoll_wakeups(sk, EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND, ST_TIER_TRACEPOINT);
 	return 0;
 }
 

@@ -735,10 +735,10 @@ else
 	ports=$(awk '/^CONN/ { print $2 }' "$TMP/ep_cli.out" | sort -n | tr '\n' ' ')
 	check_eq "wake-ups for the listener = connections" \
 		"$(evq ep "select(.type == \"ep_wakeup\" and .epfd == $epfd and .fd == 3) | 1" | wc -l)" 5
-	# each connection becomes readable twice: the data, then the FIN (the
-	# fentry tier also sees the FIN's second callback, sk_state_change)
-	check_eq "wake-ups per connection: data and FIN, at least" \
-		"$(evq ep "select(.type == \"ep_wakeup\" and .epfd == $epfd and .fd != 3) | .dport" | sort -n | uniq -c | awk '$1 < 2 { n++ } END { print n + 0 }')" 0
+	# each connection is woken three times: the data, then the FIN's
+	# sk_state_change() and its sk_data_ready()
+	check_eq "wake-ups per connection: data and FIN's two, at least" \
+		"$(evq ep "select(.type == \"ep_wakeup\" and .epfd == $epfd and .fd != 3) | .dport" | sort -n | uniq -c | awk '$1 < 3 { n++ } END { print n + 0 }')" 0
 	# (a port the client got twice, as it may, is named once)
 	# shellcheck disable=SC2086 # a list of ports
 	check_eq "wake-ups name every connection" \
@@ -757,17 +757,13 @@ else
 		check_match "fentry: the tracepoint took the epoll_wait in progress at attach, then fexit alone" \
 			"syscall exits by fexit alone" "$(cat "$TMP/ep_f.err")"
 	fi
-	# fentry/kprobe hook ep_poll_callback itself, so every return that
-	# follows a wake-up carries its delay. The tracepoint tier sees wake-ups
-	# through sock:sk_data_ready only: a FIN arriving on its own wakes epoll
-	# through sk_state_change, unseen, so up to one return per connection may
-	# lack the delay there (a documented limit).
-	untimed_hooked=$(evq ep 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns == 0 and .tier != "tracepoint") | 1' | wc -l)
-	untimed_tp=$(evq ep 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns == 0 and .tier == "tracepoint") | 1' | wc -l)
+	# Every return follows a wake-up, which carries its delay: on every
+	# tier, the FIN's too (sk_state_change(), which the tracepoint tier
+	# tells from the state change; before, up to one return per
+	# connection lacked its delay there).
+	untimed=$(evq ep 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns == 0) | 1' | wc -l)
 	timed=$(evq ep 'select(.type == "epoll_wait_done" and .count > 0 and .latency_ns > 0) | 1' | wc -l)
-	check_eq "epoll_wait_done after a hooked wake-up carries the delay" "$untimed_hooked" 0
-	check "epoll_wait_done: tracepoint-tier returns without a delay ($untimed_tp) at most one per connection" \
-		test "$untimed_tp" -le "$(wc -w <<<"$ports")"
+	check_eq "epoll_wait_done after a wake-up carries the delay" "$untimed" 0
 	check "epoll_wait_done: returns with a delay ($timed)" test "$timed" -gt 0
 	# (lost records are no type a filter leaves out)
 	check_eq "--filter epoll_wait_done: only those" "$(evq ep_f 'select(.type != "summary" and .type != "lost") | .type' | sort -u | tr '\n' ' ')" "epoll_wait_done "
@@ -869,6 +865,46 @@ else
 		"$(evq epm 'select(.type == "ep_wakeup" and .fd == 3) | .epfd' | sort -n | tr '\n' ' ')" \
 		"$(sed -n 's/^EPFDS //p' "$TMP/epm.out" | tr ' ' '\n' | sort -n | tr '\n' ' ')"
 	check_eq "20 epoll instances on one listener: nothing lost" "$(count_type epm lost)" 0
+
+	# Wake-ups from state changes, not data (sk_state_change(), which
+	# wakes every waiter with no key, and sk_error_report()'s EPOLLERR):
+	# the function tiers hook ep_poll_callback() and count the kernel's
+	# calls; the tracepoint tier tells them from the state changes. Each fd
+	# is watched before anything happens to it, and only for events no
+	# data brings (tests/progs/ev_epstate.c): a connect's end (EPOLLOUT:
+	# one), a refused connect (the reset: one of each), the accepted side
+	# of the client's FIN (EPOLLRDHUP: one), and the client through its
+	# shutdown(SHUT_WR) (one), the ACK of its FIN (one) and the peer's close
+	# (two: tcp_time_wait()'s and tcp_fin()'s). epoll_wait's answers are
+	# the kernel's.
+	bg ip netns exec "$NS" "$TB/ev_epstate" 8090 8091 >"$TMP/eps.out" 2>&1
+	EPS=$BG_PID
+	if ! wait_for 10 grep -q '^READY' "$TMP/eps.out"; then
+		fail "state wake-ups: ev_epstate started" "$(cat "$TMP/eps.out")"
+	elif start_tracer "$EPS" eps; then
+		kill -USR1 "$EPS"
+		wait_for 20 grep -q '^DONE' "$TMP/eps.out"
+		sleep 0.2
+		stop_tracer
+		kill -USR1 "$EPS"
+		wait "$EPS" 2>/dev/null
+		epsfd() { awk -v n="$1" '$1 == "FD" && $2 == n { print $3 }' "$TMP/eps.out"; }
+		epsgot() { awk -v n="$1" '$1 == "GOT" && $2 == n { print $3 }' "$TMP/eps.out"; }
+		# wake-ups of fd $1 reporting events $2 (decimal), one line each
+		epswakes() { evq eps "select(.type == \"ep_wakeup\" and .fd == ${1:--9} and .events == $2) | 1" | wc -l; }
+		check_eq "state wake-ups: the kernel's answers (connect EPOLLOUT, refused ERR|HUP|OUT, FIN RDHUP, client RDHUP|HUP)" \
+			"$(epsgot connect) $(epsgot refused) $(epsgot accepted) $(epsgot client)" "4 1c 2000 2010"
+		check_eq "state wake-ups: a connect's end, one (EPOLLOUT|EPOLLERR|EPOLLHUP watched)" \
+			"$(epswakes "$(epsfd connect)" 28)" 1
+		check_eq "state wake-ups: a refused connect, the reset's two (all watched, then EPOLLERR)" \
+			"$(epswakes "$(epsfd refused)" 28) $(epswakes "$(epsfd refused)" 8)" "1 1"
+		check_eq "state wake-ups: the peer's FIN on the accepted side, one (EPOLLRDHUP watched)" \
+			"$(epswakes "$(epsfd accepted)" 8216)" 1
+		check_eq "state wake-ups: the client's shutdown, its FIN's ACK and the peer's close, four" \
+			"$(epswakes "$(epsfd client)" 8216)" 4
+		check_eq "state wake-ups: no others" \
+			"$(evq eps 'select(.type == "ep_wakeup") | 1' | wc -l)" 8
+	fi
 fi
 
 # ---- syscall exits: fexit, per syscall, or raw; without tracefs ----
