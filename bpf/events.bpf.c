@@ -658,6 +658,16 @@ int flush_stage(void *ctx)
  * family, so one read brings them all (the offsets relocated for this
  * kernel; a layout that spread them further would take a read apiece).
  */
+/* fill_sock()'s fields one read apiece: slower, and no room on the stack */
+static __always_inline __u8 fill_sock_fields(struct st_event *e, struct sock_common *skc)
+{
+	e->family = BPF_CORE_READ(skc, skc_family);
+	e->sport = BPF_CORE_READ(skc, skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	read_addrs(e->saddr, e->daddr, e->family, skc);
+	return BPF_CORE_READ(skc, skc_state);
+}
+
 static __always_inline __u8 fill_sock(struct st_event *e, struct sock *sk)
 {
 	struct sock_common *skc = &sk->__sk_common;
@@ -675,11 +685,7 @@ static __always_inline __u8 fill_sock(struct st_event *e, struct sock *sk)
 	e->sk_id = (__u64)sk;
 	if (o_daddr > SKC_HEAD - 4 || o_saddr > SKC_HEAD - 4 || o_dport > SKC_HEAD - 2 ||
 	    o_num > SKC_HEAD - 2 || o_family > SKC_HEAD - 2 || o_state > SKC_HEAD - 1) {
-		e->family = BPF_CORE_READ(skc, skc_family);
-		e->sport = BPF_CORE_READ(skc, skc_num);
-		e->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
-		read_addrs(e->saddr, e->daddr, e->family, skc);
-		state = BPF_CORE_READ(skc, skc_state);
+		state = fill_sock_fields(e, skc);
 	} else {
 		bpf_probe_read_kernel(head, sizeof(head), skc);
 		__builtin_memcpy(&e->family, h + o_family, 2);
@@ -1431,6 +1437,18 @@ struct epi_fields {
  * read of all of it, a read apiece only if some kernel's is larger. */
 #define EPI_BUF 128
 
+/* epitem_fields(), one read a field: no buffer on the stack */
+static __always_inline int epitem_fields_lean(__u64 node, struct epi_fields *f)
+{
+	struct epitem *epi = (void *)(node - bpf_core_field_offset(struct epitem, fllink));
+
+	f->ep = (__u64)BPF_CORE_READ(epi, ep);
+	f->next = (__u64)BPF_CORE_READ(epi, fllink.next);
+	f->events = BPF_CORE_READ(epi, event.events);
+	f->fd = BPF_CORE_READ(epi, ffd.fd);
+	return 0;
+}
+
 static __always_inline int epitem_fields(__u64 node, struct epi_fields *f)
 {
 	struct epitem *epi = (void *)(node - bpf_core_field_offset(struct epitem, fllink));
@@ -1451,11 +1469,7 @@ static __always_inline int epitem_fields(__u64 node, struct epi_fields *f)
 		__builtin_memcpy(&f->fd, buf + o_fd, 4);
 		return 0;
 	}
-	f->ep = (__u64)BPF_CORE_READ(epi, ep);
-	f->next = (__u64)BPF_CORE_READ(epi, fllink.next);
-	f->events = BPF_CORE_READ(epi, event.events);
-	f->fd = BPF_CORE_READ(epi, ffd.fd);
-	return 0;
+	return epitem_fields_lean(node, f);
 }
 
 /* Is ep (a struct eventpoll's address) the target's? Fills *out when it
@@ -1507,18 +1521,58 @@ static __always_inline void epoll_cache_stale(void)
  * a wake-up of the target's. User space reports them as lost. */
 __u64 ep_walks_cut = 0;
 
+/*
+ * An ep_wakeup of a socket by its plain address, out of line: a global
+ * function (its arguments are numbers, two to a register: five at most)
+ * is verified once per program, not
+ * once for each walk that calls it, and the bpf_loop() walks of the
+ * wake-ups call it from four places (inline, this took a start 0.3 s more
+ * here, and seconds under QEMU's emulation). -1: the ring is full.
+ */
+__noinline int ep_wakeup_out(__u64 sk, __u64 gen_epfd, __u64 tier_fd, __u32 events)
+{
+	struct st_event *e = ev_reserve(ST_EV_EP_WAKEUP, tier_fd >> 32);
+
+	if (!e)
+		return -1;
+	/* fill_sock(), with no buffer on the stack: this is the third frame of
+	 * a bpf_loop() walk's, whose stacks together may not pass 512 bytes */
+	e->sk_id = sk;
+	if (fill_sock_fields(e, &((struct sock *)sk)->__sk_common) == TCP_CLOSE && !e->sport)
+		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	e->epfd = (__s32)gen_epfd;
+	e->queue_max = gen_epfd >> 32;
+	e->fd = (__s32)tier_fd;
+	e->events = events;
+	ev_submit(e);
+	return 0;
+}
+
+/* A BTF pointer as the plain number ep_wakeup_out() takes (the verifier
+ * follows a pointer through the stack, and a cast does not change it): read
+ * from where it is kept, here the stack. tp_sk_data_ready's walks read it
+ * from the program's context instead: its stack has no 8 bytes to spare. */
+static __always_inline __u64 sk_number(struct sock *sk)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &sk);
+	return v;
+}
+
 /* btf: sk is BTF-typed (direct loads), else a plain address */
 static __always_inline int ep_wakeup_emit(struct sock *sk, struct st_epoll_state *es,
 					  struct epi_fields *f, __u32 key, __u8 tier, int btf)
 {
-	struct st_event *e = ev_reserve(ST_EV_EP_WAKEUP, tier);
+	struct st_event *e;
 
+	if (!btf)
+		return ep_wakeup_out((__u64)sk, (__u64)es->gen << 32 | (__u32)es->epfd,
+				     (__u64)tier << 32 | (__u32)f->fd, f->events & key);
+	e = ev_reserve(ST_EV_EP_WAKEUP, tier);
 	if (!e)
 		return -1;
-	if (btf)
-		fill_sock_btf(e, sk);
-	else
-		fill_sock(e, sk);
+	fill_sock_btf(e, sk);
 	e->epfd = es->epfd;
 	e->queue_max = es->gen;
 	e->fd = f->fd;
@@ -1602,7 +1656,8 @@ static long wq_walk_step(__u32 i, void *data)
 		x->skip--;
 		return 0;
 	}
-	if (epitem_fields((__u64)epi + bpf_core_field_offset(struct epitem, fllink), &f))
+	/* lean: this is the middle frame of three, under sk_data_ready's */
+	if (epitem_fields_lean((__u64)epi + bpf_core_field_offset(struct epitem, fllink), &f))
 		goto end;
 	if (!epi_wants(&f, x->key))
 		return 0; /* called, and wakes nobody */
@@ -1620,14 +1675,14 @@ end:
 	return 1;
 }
 
-static __always_inline void exclusive_wakeups(struct sock *sk, struct file *file, __u32 key,
-					      __u8 tier, int skip)
+/* sk_at: where sk's address is kept (see sk_number()) */
+static __always_inline void exclusive_wakeups(struct sock *sk, const void *sk_at,
+					      struct file *file, __u32 key, __u8 tier, int skip)
 {
-	struct wq_walk x = { .sk = (__u64)sk, .file = (__u64)file, .key = key, .skip = skip,
-			     .tier = tier };
+	struct wq_walk x = { .file = (__u64)file, .key = key, .skip = skip, .tier = tier };
 	__u64 wq = (__u64)BPF_CORE_READ(sk, sk_wq);
 
-	if (!wq)
+	if (!wq || bpf_probe_read_kernel(&x.sk, sizeof(x.sk), sk_at))
 		return;
 	x.whead = wq + bpf_core_field_offset(struct socket_wq, wait);
 	x.head = x.whead + bpf_core_field_offset(struct wait_queue_head, head);
@@ -1737,7 +1792,8 @@ static long state_walk_step(__u32 i, void *data)
  * first few inline; a socket more epoll
  * instances watch (a listener shared by many workers), in a bpf_loop().
  */
-static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
+static __always_inline void epoll_wakeups(struct sock *sk, const void *sk_at, __u32 key,
+					  __u8 tier)
 {
 	struct socket *sock = sk->sk_socket;
 	struct file *file = sock ? sock->file : NULL;
@@ -1762,8 +1818,10 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 			return;
 	}
 	if (node) {
-		struct fep_walk x = { .sk = (__u64)sk, .node = node, .key = key, .tier = tier };
+		struct fep_walk x = { .node = node, .key = key, .tier = tier };
 
+		if (bpf_probe_read_kernel(&x.sk, sizeof(x.sk), sk_at))
+			return;
 		bpf_loop(MAX_EPITEMS_MORE, fep_walk_step, &x, 0);
 		if (x.stop)
 			return;
@@ -1773,7 +1831,7 @@ static __always_inline void epoll_wakeups(struct sock *sk, __u32 key, __u8 tier)
 		called += x.called;
 	}
 	if (exclusive)
-		exclusive_wakeups(sk, file, key, tier, called);
+		exclusive_wakeups(sk, sk_at, file, key, tier, called);
 }
 
 /* ---- tracepoint tier (and the plumbing every tier uses) ---- */
@@ -1800,7 +1858,7 @@ static __always_inline void state_wakeups(struct sock *sk, int old, int new)
 {
 	struct socket *sock = sk->sk_socket;
 	struct file *file = sock ? sock->file : NULL;
-	struct state_walk x = { .w = { .sk = (__u64)sk, .tier = ST_TIER_TRACEPOINT } };
+	struct state_walk x = { .w = { .tier = ST_TIER_TRACEPOINT } };
 	int n = 0, err = 0;
 
 	if (sk->__sk_common.skc_flags & (1ul << SOCK_DEAD))
@@ -1832,6 +1890,7 @@ static __always_inline void state_wakeups(struct sock *sk, int old, int new)
 	x.first = file_first_epitem_link(file);
 	if (!x.first)
 		return;
+	x.w.sk = sk_number(sk);
 	/* the wake-ups without a key first, then sk_error_report()'s */
 	x.w.node = x.first;
 	x.w.key = n ? WAKE_ALL : EPOLLERR;
@@ -1843,7 +1902,7 @@ static __always_inline void state_wakeups(struct sock *sk, int old, int new)
 	if (x.w.node || x.again || x.err)
 		__sync_fetch_and_add(&ep_walks_cut, 1);
 	else if (x.w.exclusive)
-		exclusive_wakeups(sk, file, EPOLLERR, ST_TIER_TRACEPOINT, x.w.called);
+		exclusive_wakeups(sk, &x.w.sk, file, EPOLLERR, ST_TIER_TRACEPOINT, x.w.called);
 }
 
 /* The socket at fd is being closed by the target (close(), from the state
@@ -2860,7 +2919,8 @@ int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 	if (!ours && !(port_children() && child_listener(sk, sk->__sk_common.skc_num)))
 		return 0;
 	/* sock_def_readable()'s key */
-	epoll_wakeups(sk, EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND, ST_TIER_TRACEPOINT);
+	/* ctx[0]: sk's address, as the walks' out-of-line part takes it */
+	epoll_wakeups(sk, ctx, EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND, ST_TIER_TRACEPOINT);
 	return 0;
 }
 
