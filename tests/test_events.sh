@@ -280,7 +280,9 @@ check_eq "--filter accept,close: only those types" \
 	"$(evq srv6f 'select(.type != "summary") | .type' | sort -u | tr '\n' ' ')" "accept close "
 check_eq "text: one accept line per connection" \
 	"$(grep -cE '^[0-9]+\.[0-9]{6} accept +[0-9]+/ev_server fd [0-9]+ \[::1\]:8086 <- \[::1\]:[0-9]+ accept queue [0-9]+/[0-9]+, waited' "$TMP/srv6.txt")" 3
-check_match "text: exit summary on stderr" '^socktrace: SIGINT: [0-9]+ events.*; 0 lost$' "$(tail -1 "$TMP/srv6.err")"
+# (an event out of time order is said after the loss, and is not one: the
+# kprobe tier under QEMU's emulation had one)
+check_match "text: exit summary on stderr" '^socktrace: SIGINT: [0-9]+ events.*; 0 lost(; [0-9]+ out of time order)?$' "$(tail -1 "$TMP/srv6.err")"
 kill "$SRV6"
 
 # ---- loss is counted, never silent: a 4 KiB ring against 300 connections ----
