@@ -652,12 +652,6 @@ int flush_stage(void *ctx)
 /* The bytes at the head of sock_common fill_sock() reads at once. */
 #define SKC_HEAD 24
 
-/*
- * fill_sock() for a socket reached through probe reads (the accept path,
- * kprobes): sock_common opens with the IPv4 addresses, the ports and the
- * family, so one read brings them all (the offsets relocated for this
- * kernel; a layout that spread them further would take a read apiece).
- */
 /* fill_sock()'s fields one read apiece: slower, and no room on the stack */
 static __always_inline __u8 fill_sock_fields(struct st_event *e, struct sock_common *skc)
 {
@@ -668,6 +662,12 @@ static __always_inline __u8 fill_sock_fields(struct st_event *e, struct sock_com
 	return BPF_CORE_READ(skc, skc_state);
 }
 
+/*
+ * fill_sock() for a socket reached through probe reads (the accept path,
+ * kprobes): sock_common opens with the IPv4 addresses, the ports and the
+ * family, so one read brings them all (the offsets relocated for this
+ * kernel; a layout that spread them further would take a read apiece).
+ */
 static __always_inline __u8 fill_sock(struct st_event *e, struct sock *sk)
 {
 	struct sock_common *skc = &sk->__sk_common;
@@ -1524,9 +1524,8 @@ __u64 ep_walks_cut = 0;
 /*
  * An ep_wakeup of a socket by its plain address, out of line: a global
  * function (its arguments are numbers, two to a register: five at most)
- * is verified once per program, not
- * once for each walk that calls it, and the bpf_loop() walks of the
- * wake-ups call it from four places (inline, this took a start 0.3 s more
+ * is verified once per program, not once for each walk that calls it, and
+ * the bpf_loop() walks of the wake-ups call it from four places (inline, this took a start 0.3 s more
  * here, and seconds under QEMU's emulation). -1: the ring is full.
  */
 __noinline int ep_wakeup_out(__u64 sk, __u64 gen_epfd, __u64 tier_fd, __u32 events)
@@ -1735,26 +1734,14 @@ static __always_inline int fep_visit(struct fep_walk *x)
 static long fep_walk_step(__u32 i, void *data)
 {
 	struct fep_walk *x = data;
-	struct st_epoll_state es;
-	struct epi_fields f;
 
 	if (!x->node)
 		return 1;
-	if (epitem_fields(x->node, &f))
-		goto stop;
-	x->node = f.next;
-	if ((f.events & EPOLLEXCLUSIVE) && x->key != WAKE_ALL) {
-		x->exclusive = 1;
-		return 0;
+	if (fep_visit(x)) {
+		x->stop = 1;
+		return 1;
 	}
-	x->called++;
-	if (epoll_find(f.ep, &es) && epi_wants(&f, x->key) &&
-	    ep_wakeup_emit((struct sock *)x->sk, &es, &f, x->key, x->tier, 0))
-		goto stop;
 	return 0;
-stop:
-	x->stop = 1;
-	return 1;
 }
 
 /* state_wakeups()': the file's items once per wake-up, in one loop */
@@ -2918,8 +2905,8 @@ int BPF_PROG(tp_sk_data_ready, struct sock *sk)
 		ours = sock_lookup_btf(sk, &key);
 	if (!ours && !(port_children() && child_listener(sk, sk->__sk_common.skc_num)))
 		return 0;
-	/* sock_def_readable()'s key */
-	/* ctx[0]: sk's address, as the walks' out-of-line part takes it */
+	/* sock_def_readable()'s key; ctx[0]: sk's address, as the walks'
+	 * out-of-line part takes it */
 	epoll_wakeups(sk, ctx, EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND, ST_TIER_TRACEPOINT);
 	return 0;
 }
