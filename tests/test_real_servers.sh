@@ -22,6 +22,12 @@ interest_matches() {
 		fail "$name: epoll interest lists" "$n epolls, mismatch above"
 }
 
+# nginx's temporary files, all in DIR (its defaults are under /var)
+nginx_temp_paths() {
+	local t
+	for t in client_body proxy fastcgi uwsgi scgi; do printf '\t%s_temp_path %s;\n' "$t" "$1"; done
+}
+
 # --- nginx: master + one worker, listen backlog 16 --------------------------
 if command -v nginx >/dev/null; then
 	mkdir -p "$TMP/nginx"
@@ -33,11 +39,7 @@ error_log $TMP/nginx/error.log;
 events { worker_connections 64; use epoll; }
 http {
 	access_log off;
-	client_body_temp_path $TMP/nginx;
-	proxy_temp_path $TMP/nginx;
-	fastcgi_temp_path $TMP/nginx;
-	uwsgi_temp_path $TMP/nginx;
-	scgi_temp_path $TMP/nginx;
+$(nginx_temp_paths "$TMP/nginx")
 	server { listen 127.0.0.1:8088 backlog=16; location / { return 200 "hi\n"; } }
 }
 CONF
@@ -98,11 +100,7 @@ events { worker_connections 64; use epoll; }
 http {
 	log_format bypid '\$pid';
 	access_log $TMP/nginx2/access.log bypid;
-	client_body_temp_path $TMP/nginx2;
-	proxy_temp_path $TMP/nginx2;
-	fastcgi_temp_path $TMP/nginx2;
-	uwsgi_temp_path $TMP/nginx2;
-	scgi_temp_path $TMP/nginx2;
+$(nginx_temp_paths "$TMP/nginx2")
 	server { listen 127.0.0.1:8087; location / { return 200 "hi\n"; } }
 }
 CONF
