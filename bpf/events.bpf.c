@@ -163,6 +163,12 @@ struct {
 } lost_events SEC(".maps");
 
 
+/* Drops the kernel counted on our listeners (sk_drops) that no packet hook
+ * claimed (drops_claim()), added up as each listener closes: on the
+ * tracepoint tier every SYN or final ACK a listener drops is told from the
+ * packet, so this is what went untold. 0 where function hooks count drops. */
+__u64 listener_drops_unseen = 0;
+
 /* Listening sockets of the target, by struct sock address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -963,6 +969,21 @@ static __always_inline void listener_del(struct sock *sk, struct st_listener_sta
 	}
 	if (!bpf_map_delete_elem(&listeners, &key))
 		__sync_fetch_and_add(&listener_count, -1);
+}
+
+/* A listener closing: its drops no packet hook claimed (see
+ * listener_drops_unseen), where the packet hooks tell every drop. */
+static __always_inline void listener_drops_tally(struct sock *sk, struct st_listener_state *ls)
+{
+	__u64 drops, last;
+
+	if (!tier_is(HOOK_SYN_QUEUE, ST_TIER_TRACEPOINT) ||
+	    !tier_is(HOOK_ACCEPT_QUEUE, ST_TIER_TRACEPOINT))
+		return;
+	drops = sk_drops_read(sk);
+	last = ls->last_drops;
+	if (drops > last)
+		__sync_fetch_and_add(&listener_drops_unseen, drops - last);
 }
 
 /* Our listener for local port `port` in network namespace `net` (0: any),
@@ -2472,8 +2493,10 @@ static __noinline int set_state(struct sock *sk, int oldstate, int newstate, __u
 			emit_close(sk, ls->fd, oldstate, newstate, 1);
 		else
 			emit_state(sk, ls->fd, oldstate, newstate, 0);
-		if (newstate == TCP_CLOSE)
+		if (newstate == TCP_CLOSE) {
+			listener_drops_tally(sk, ls);
 			listener_del(sk, ls, 1);
+		}
 		return 0;
 	}
 

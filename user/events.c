@@ -1864,6 +1864,12 @@ uint64_t event_source__late(const struct event_source *s)
 	return s ? s->late : 0;
 }
 
+uint64_t event_source__drops_unseen(const struct event_source *s)
+{
+	return s && s->skel ? __atomic_load_n(&s->skel->bss->listener_drops_unseen, __ATOMIC_RELAXED)
+			    : 0;
+}
+
 uint64_t event_source__delivered(const struct event_source *s)
 {
 	return s ? s->delivered : 0;

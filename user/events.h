@@ -69,6 +69,10 @@ uint64_t event_source__skipped(const struct event_source *s);
  * clones, which carry an earlier moment than they are sent at, by design).
  * Expected 0. */
 uint64_t event_source__late(const struct event_source *s);
+/* Drops the kernel counted on the target's listeners that closed while
+ * traced and that no hook saw (tracepoint tier; expected 0): overflows or
+ * SYN-queue drops that went untold. */
+uint64_t event_source__drops_unseen(const struct event_source *s);
 /* Total events delivered so far. */
 uint64_t event_source__delivered(const struct event_source *s);
 /* 1 when the source takes syscall exits, 0 when its filter needs none

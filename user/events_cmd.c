@@ -50,7 +50,7 @@ static void print_summary(const struct events_out *o, struct event_source *src, 
 			  const char *why)
 {
 	uint64_t lost = event_source__lost(src), skipped = event_source__skipped(src);
-	uint64_t late = event_source__late(src);
+	uint64_t late = event_source__late(src), unseen = event_source__drops_unseen(src);
 
 	fprintf(stderr, "socktrace: %s: %" PRIu64 " events", why, o->printed);
 	for (unsigned int t = 1; t < ST_EV_TYPE_COUNT; t++)
@@ -63,12 +63,14 @@ static void print_summary(const struct events_out *o, struct event_source *src, 
 		fprintf(stderr, "; %" PRIu64 " lost", lost);
 	if (late)
 		fprintf(stderr, "; %" PRIu64 " out of time order", late);
+	if (unseen)
+		fprintf(stderr, "; %" PRIu64 " drops on the listeners that no hook saw", unseen);
 	fprintf(stderr, "\n");
 	if (o->json) {
 		fprintf(o->f, "{\"type\":\"summary\",\"time_ns\":%" PRIu64 ",\"pid\":%u,"
 			"\"delivered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"lost_skipped\":%" PRIu64
-			",\"late\":%" PRIu64 ",\"by_type\":{",
-			st_now_ns(), pid, event_source__delivered(src), lost, skipped, late);
+			",\"late\":%" PRIu64 ",\"drops_unseen\":%" PRIu64 ",\"by_type\":{",
+			st_now_ns(), pid, event_source__delivered(src), lost, skipped, late, unseen);
 		int n = 0;
 
 		for (unsigned int t = 1; t < ST_EV_TYPE_COUNT; t++)

@@ -39,6 +39,7 @@ WEAK uint64_t event_source__lost(const struct event_source *s) { return 0; }
 WEAK uint64_t event_source__skipped(const struct event_source *s) { return 0; }
 WEAK uint64_t event_source__delivered(const struct event_source *s) { return 0; }
 WEAK uint64_t event_source__late(const struct event_source *s) { return 0; }
+WEAK uint64_t event_source__drops_unseen(const struct event_source *s) { return 0; }
 WEAK const struct st_hook_status *event_source__hooks(const struct event_source *s) { return NULL; }
 WEAK int event_source__kprobe_gap(const struct event_source *s) { return 0; }
 WEAK void event_source__close(struct event_source *s) {}
