@@ -446,7 +446,9 @@ overflow_diag() {
 	# the drops come in two bursts, the SYNs and their retransmits a second
 	# later: which one, from the first event (the first SYN's), and was the
 	# tracer still there for the second
-	[ -n "$5" ] && echo "  tracer running when the client was done: $5"
+	[ -n "${5:-}" ] && echo "  tracer running when the client was done: $5"
+	evq "$1" 'select(.type == "accept_overflow") | "\(.fd) \(.dropped)"' | sort | uniq -c |
+		tr '\n' ' ' | sed 's/^/  overflows by fd and what was dropped: /; s/$/\n/'
 	evq "$1" 'select(.type != "summary") | "\(.type) \(.time_ns)"' |
 		awk 'NR == 1 { t0 = $2 } $1 == "accept_overflow" { n[int(($2 - t0) / 5e8)]++ }
 		     END { for (b in n) printf "  overflows at %.1f s after the first event: %d\n", b / 2, n[b] }'
