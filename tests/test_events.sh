@@ -525,10 +525,15 @@ RP=$SRV_PID
 if start_tracer "$RP" ovfrp; then
 	n0=$(nstat_get "$NS" TcpExtListenOverflows)
 	in_ns taskset -c 0 "$TB/ev_client" -H 2 127.0.0.1 8093 50 >/dev/null
-	n1=$(nstat_get "$NS" TcpExtListenOverflows)
 	check_eq "SO_REUSEPORT: each listener's accept queue full (ss)" "$(ss_queues 8093)" "3 3 "
 	kill "$RP"
 	wait "$RP" 2>/dev/null
+	# after the listeners are gone: the client's FINs may still be on
+	# their way when it exits (a softirq left to ksoftirqd, as under
+	# emulation), and one that meets a SYN cookie's full queue is one more
+	# overflow; the kernel counted 87 by the client's exit, 130 by the end
+	# (socktrace 130), on 6.1's fentry tier in the VM matrix
+	n1=$(nstat_get "$NS" TcpExtListenOverflows)
 	wait_for 5 grep -q 'process exited' "$TMP/ovfrp.err"
 	wait "$ST_PID" 2>/dev/null
 	st_exit=$?
@@ -557,11 +562,11 @@ for hold in 1 0; do
 	wait_for 5 test "$(grep -c '^LISTEN' "$TMP/ovfrl$hold.out")" -eq 2
 	n0=$(nstat_get "$NS" TcpExtListenOverflows)
 	in_ns taskset -c 0 "$TB/ev_client" -H 2 127.0.0.1 "$port" 50 >/dev/null
-	n1=$(nstat_get "$NS" TcpExtListenOverflows)
 	check_eq "SO_REUSEPORT, $((2 - hold)) of 2 listen() after attach: each listener's accept queue full (ss)" \
 		"$(ss_queues "$port")" "3 3 "
 	kill "$RP"
 	wait "$RP" 2>/dev/null
+	n1=$(nstat_get "$NS" TcpExtListenOverflows) # (after, as above)
 	wait_for 5 grep -q 'process exited' "$TMP/ovfrl$hold.err"
 	wait "$ST_PID" 2>/dev/null
 	st_exit=$?
