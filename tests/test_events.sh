@@ -528,11 +528,13 @@ if start_tracer "$RP" ovfrp; then
 	check_eq "SO_REUSEPORT: each listener's accept queue full (ss)" "$(ss_queues 8093)" "3 3 "
 	kill "$RP"
 	wait "$RP" 2>/dev/null
-	# after the listeners are gone: the client's FINs may still be on
-	# their way when it exits (a softirq left to ksoftirqd, as under
-	# emulation), and one that meets a SYN cookie's full queue is one more
-	# overflow; the kernel counted 87 by the client's exit, 130 by the end
-	# (socktrace 130), on 6.1's fentry tier in the VM matrix
+	# after the listeners are gone: a client a SYN cookie answered thinks
+	# it is connected though its ACK met a full queue, and its FIN at close
+	# passes for a cookie too (one more overflow), and then the orphaned
+	# FIN_WAIT1 socket retransmits it (more) after the client exited. So
+	# when the SYN queues filled (6.1's fentry tier in the VM matrix: 45
+	# syn_queue_full), the kernel had counted 87 by the client's exit and
+	# socktrace 130 by the listeners' close.
 	n1=$(nstat_get "$NS" TcpExtListenOverflows)
 	wait_for 5 grep -q 'process exited' "$TMP/ovfrp.err"
 	wait "$ST_PID" 2>/dev/null
