@@ -583,6 +583,50 @@ for hold in 1 0; do
 		"$(evq "ovfrl$hold" 'select(.type == "child_queued") | .accept_queue' | sort -n | tr '\n' ' ')" "1 1 2 2 3 3 "
 done
 
+# ---- clients a SYN cookie answered, whose final ACKs met a full queue ----
+# Each thinks it is connected; its FIN at close passes for a cookie and
+# meets the full queue (an overflow), and its orphaned FIN_WAIT1 socket
+# retransmits that FIN after the client exited (more): the kernel's count
+# goes on growing until the listener closes, and the events with it (the
+# VM matrix's SO_REUSEPORT run came to this when its SYN queues filled).
+# tcp_syncookies=2 and the final ACKs dropped while the clients connect
+# make it here. Host only: a few more tracer starts per tier would lengthen
+# the VM matrix, and the counting is the tier's, tested above.
+if [ -z "${SOCKTRACE_MODE:-}" ]; then
+	start_server finrtx -p 8097 -b 2 -t 300 noaccept
+	FR=$SRV_PID
+	if start_tracer "$FR" finrtx; then
+		in_ns sh -c 'echo 2 >/proc/sys/net/ipv4/tcp_syncookies'
+		in_ns nft add table inet "fin$$"
+		in_ns nft add chain inet "fin$$" in '{ type filter hook input priority 0; }'
+		in_ns nft add rule inet "fin$$" in tcp dport 8097 'tcp flags & (syn|ack|fin|rst) == ack' drop
+		n0=$(nstat_get "$NS" TcpExtListenOverflows)
+		bg ip netns exec "$NS" "$TB/ev_client" -H 2 127.0.0.1 8097 20 >/dev/null
+		fr_cli=$BG_PID
+		wait_for 5 bash -c "[ \$(ip netns exec $NS ss -Htn state established dst 127.0.0.1:8097 | wc -l) -ge 20 ]"
+		in_ns nft delete table inet "fin$$"
+		wait "$fr_cli"
+		n_exit=$(nstat_get "$NS" TcpExtListenOverflows)
+		sleep 2
+		kill "$FR"
+		wait "$FR" 2>/dev/null
+		n1=$(nstat_get "$NS" TcpExtListenOverflows)
+		in_ns sh -c 'echo 1 >/proc/sys/net/ipv4/tcp_syncookies'
+		wait_for 5 grep -q 'process exited' "$TMP/finrtx.err"
+		wait "$ST_PID" 2>/dev/null
+		st_exit=$?
+		if [ $((n1 - n_exit)) -gt 0 ]; then
+			pass "cookie clients: overflows went on after the client's exit ($((n_exit - n0)) then $((n1 - n0)))"
+		else
+			fail "cookie clients: overflows went on after the client's exit" "$((n_exit - n0)) then $((n1 - n0))"
+		fi
+		events=$(count_type finrtx accept_overflow)
+		check_eq "cookie clients: accept_overflow events = TcpExtListenOverflows delta (to the listener's close)" \
+			"$events" "$((n1 - n0))"
+		overflow_diag finrtx "$st_exit" "$events" "$((n1 - n0))"
+	fi
+fi
+
 # ---- children made from SYN cookies ----
 # With tcp_syncookies=2 every SYN is answered with a cookie and every child
 # is made from the final ACK's (tcp_get_cookie_sock(), not the hashdance of
