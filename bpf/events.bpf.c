@@ -1546,8 +1546,9 @@ __u64 ep_walks_cut = 0;
  * An ep_wakeup of a socket by its plain address, out of line: a global
  * function (its arguments are numbers, two to a register: five at most)
  * is verified once per program, not once for each walk that calls it, and
- * the bpf_loop() walks of the wake-ups call it from four places (inline, this took a start 0.3 s more
- * here, and seconds under QEMU's emulation). -1: the ring is full.
+ * the bpf_loop() walks of the wake-ups call it from four places (inline,
+ * this took a start 0.3 s more here, and seconds under QEMU's emulation).
+ * -1: the ring is full.
  */
 __noinline int ep_wakeup_out(__u64 sk, __u64 gen_epfd, __u64 tier_fd, __u32 events)
 {
